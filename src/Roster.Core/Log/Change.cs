@@ -1,0 +1,36 @@
+using Roster.Core.Model;
+
+namespace Roster.Core.Log;
+
+/// <summary>
+/// A command in the change log. Applying it is deterministic given the state before it, so every
+/// node that applies the same log in the same order reaches the same state.
+/// </summary>
+public abstract record Change(InstanceKey Key);
+
+/// <summary>Register or update an instance.</summary>
+/// <param name="Key">The instance.</param>
+/// <param name="Registration">Its new content.</param>
+/// <param name="ExpectedIncarnation">0 for a fresh registration (a new incarnation unless the content
+/// is identical); otherwise an update that must name the current incarnation.</param>
+public sealed record RegisterChange(InstanceKey Key, Registration Registration, long ExpectedIncarnation) : Change(Key);
+
+/// <summary>Remove an instance on request. Clears its operator state.</summary>
+/// <param name="Key">The instance.</param>
+/// <param name="ExpectedIncarnation">0 for any incarnation; otherwise the one that must be current.</param>
+public sealed record DeregisterChange(InstanceKey Key, long ExpectedIncarnation) : Change(Key);
+
+/// <summary>Remove an instance whose lease ran out. Ignored unless <paramref name="Incarnation"/> is still current.</summary>
+public sealed record ExpireChange(InstanceKey Key, long Incarnation) : Change(Key);
+
+/// <summary>Change the operator state of an existing instance.</summary>
+public sealed record OperatorChange(InstanceKey Key, OperatorPatch Patch) : Change(Key);
+
+/// <summary>A change as it travels through the log: who appended it, so that node can answer its caller.</summary>
+/// <param name="Origin">The node id that appended it; that node owns the resulting lease.</param>
+/// <param name="RequestId">Unique per origin; 0 when nobody waits for the outcome.</param>
+/// <param name="Change">The command.</param>
+public sealed record ChangeEnvelope(string Origin, long RequestId, Change Change);
+
+/// <summary>A change at its position in the log. The position is the change's revision.</summary>
+public readonly record struct LogRecord(long Position, ChangeEnvelope Envelope);

@@ -1,0 +1,383 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Roster.Core.Serialization;
+
+namespace Roster.Core.Log.Embedded;
+
+/// <summary>
+/// The embedded change log: checksummed records appended to segment files under one directory.
+/// <para>
+/// Group commit: appends from all callers queue to one writer loop, which writes everything queued in
+/// one write and one fsync, then completes every caller in the batch. Under load the batch grows, so
+/// durability costs one fsync per batch rather than per change.
+/// </para>
+/// <para>
+/// Recovery: on open, the last segment is scanned and cut at the first torn or corrupt record; earlier
+/// segments were fsynced and closed before the next one was created.
+/// </para>
+/// </summary>
+public sealed class FileChangeLog : IChangeLog
+{
+    private const int MaxEntriesPerBatch = 8192;
+
+    private readonly string _directory;
+    private readonly long _segmentBytes;
+    private readonly Channel<AppendRequest> _requests =
+        Channel.CreateUnbounded<AppendRequest>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Guards _committedPosition, _live and _activeSegmentFirst. Held only for field updates and
+    // non-blocking channel writes: never across I/O or an await.
+    private readonly Lock _commitLock = new();
+    private long _committedPosition;
+    private long _activeSegmentFirst;
+    private Channel<LogRecord[]>? _live;
+
+    private readonly Task _writerLoop;
+    private FileStream _segment;
+    private long _nextPosition;
+
+    private FileChangeLog(string directory, long segmentBytes, FileStream segment, long activeSegmentFirst, long lastPosition)
+    {
+        _directory = directory;
+        _segmentBytes = segmentBytes;
+        _segment = segment;
+        _activeSegmentFirst = activeSegmentFirst;
+        _committedPosition = lastPosition;
+        _nextPosition = lastPosition + 1;
+        _writerLoop = Task.Run(RunWriterAsync);
+    }
+
+    /// <summary>The position of the last durable entry.</summary>
+    public long LastPosition
+    {
+        get
+        {
+            lock (_commitLock)
+            {
+                return _committedPosition;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens the log in <paramref name="directory"/>, creating it if needed, and repairs a torn tail.
+    /// </summary>
+    /// <param name="directory">Where the segments live.</param>
+    /// <param name="minimumLastPosition">Positions continue above this even when no segment is left
+    /// (a checkpoint covered and removed them all).</param>
+    /// <param name="segmentBytes">Size at which a new segment is started.</param>
+    public static FileChangeLog Open(string directory, long minimumLastPosition = 0, long segmentBytes = 64L * 1024 * 1024)
+    {
+        Directory.CreateDirectory(directory);
+        var segments = ListSegments(directory);
+        var lastPosition = minimumLastPosition;
+        FileStream stream;
+        long activeFirst;
+        if (segments.Count == 0)
+        {
+            activeFirst = lastPosition + 1;
+            stream = OpenSegment(Path.Combine(directory, SegmentFormat.FileName(activeFirst)));
+        }
+        else
+        {
+            var (first, path) = segments[^1];
+            var records = SegmentFormat.ReadAll(path, out var validLength);
+            lastPosition = Math.Max(lastPosition, records.Count > 0 ? records[^1].Position : first - 1);
+            activeFirst = first;
+            stream = OpenSegment(path);
+            if (stream.Length != validLength)
+            {
+                // A crash cut the last write short: drop the partial record so appends continue cleanly.
+                stream.SetLength(validLength);
+                stream.Flush(flushToDisk: true);
+            }
+
+            stream.Seek(0, SeekOrigin.End);
+        }
+
+        return new FileChangeLog(directory, segmentBytes, stream, activeFirst, lastPosition);
+    }
+
+    public Task<long[]> AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return Task.FromResult(Array.Empty<long>());
+        }
+
+        var request = new AppendRequest(entries, cancellationToken);
+        if (!_requests.Writer.TryWrite(request))
+        {
+            return Task.FromException<long[]>(new ObjectDisposedException(nameof(FileChangeLog)));
+        }
+
+        return request.Completion.Task;
+    }
+
+    public async IAsyncEnumerable<IReadOnlyList<LogRecord>> ReadAsync(
+        long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var live = Channel.CreateUnbounded<LogRecord[]>(new UnboundedChannelOptions { SingleReader = true });
+        long durableEnd;
+        lock (_commitLock)
+        {
+            if (_live is not null)
+            {
+                throw new InvalidOperationException("The log has a reader already.");
+            }
+
+            // Registered together with reading the committed position: every batch committed after
+            // this point reaches the live channel, everything before it is on disk.
+            _live = live;
+            durableEnd = _committedPosition;
+        }
+
+        try
+        {
+            var last = fromPosition - 1;
+            foreach (var batch in ReadFromDisk(fromPosition, durableEnd))
+            {
+                last = batch[^1].Position;
+                yield return batch;
+            }
+
+            await foreach (var batch in live.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (batch[^1].Position <= last)
+                {
+                    continue;
+                }
+
+                IReadOnlyList<LogRecord> fresh = batch[0].Position > last ? batch : batch.Where(r => r.Position > last).ToArray();
+                last = batch[^1].Position;
+                yield return fresh;
+            }
+        }
+        finally
+        {
+            lock (_commitLock)
+            {
+                _live = null;
+            }
+        }
+    }
+
+    public ValueTask<long> GetLastPositionAsync(CancellationToken cancellationToken) => ValueTask.FromResult(LastPosition);
+
+    public ValueTask TruncateBeforeAsync(long position, CancellationToken cancellationToken)
+    {
+        long activeFirst;
+        lock (_commitLock)
+        {
+            activeFirst = _activeSegmentFirst;
+        }
+
+        var segments = ListSegments(_directory);
+        for (var i = 0; i + 1 < segments.Count; i++)
+        {
+            // A segment holds positions below the next segment's first one; never touch the active one.
+            var nextFirst = segments[i + 1].FirstPosition;
+            if (nextFirst <= position && segments[i].FirstPosition < activeFirst)
+            {
+                File.Delete(segments[i].Path);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _requests.Writer.TryComplete();
+        await _writerLoop.ConfigureAwait(false);
+        await _segment.DisposeAsync().ConfigureAwait(false);
+        lock (_commitLock)
+        {
+            _live?.Writer.TryComplete();
+        }
+    }
+
+    private static List<(long FirstPosition, string Path)> ListSegments(string directory) =>
+        Directory.EnumerateFiles(directory, "*" + SegmentFormat.Extension)
+            .Select(path => (First: SegmentFormat.FirstPositionOf(path), Path: path))
+            .Where(s => s.First is not null)
+            .Select(s => (s.First!.Value, s.Path))
+            .OrderBy(s => s.Value)
+            .ToList();
+
+    private static FileStream OpenSegment(string path) =>
+        new(path, new FileStreamOptions
+        {
+            Mode = FileMode.OpenOrCreate,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.Read,
+            BufferSize = 0,
+        });
+
+    private IEnumerable<LogRecord[]> ReadFromDisk(long fromPosition, long toPosition)
+    {
+        if (fromPosition > toPosition)
+        {
+            yield break;
+        }
+
+        var segments = ListSegments(_directory);
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var nextFirst = i + 1 < segments.Count ? segments[i + 1].FirstPosition : long.MaxValue;
+            if (nextFirst <= fromPosition || segments[i].FirstPosition > toPosition)
+            {
+                continue;
+            }
+
+            var batch = new List<LogRecord>(1024);
+            foreach (var (position, payload) in SegmentFormat.ReadAll(segments[i].Path, out _))
+            {
+                if (position < fromPosition || position > toPosition)
+                {
+                    continue;
+                }
+
+                batch.Add(new LogRecord(position, ChangeCodec.Read(payload)));
+                if (batch.Count == 1024)
+                {
+                    yield return batch.ToArray();
+                    batch.Clear();
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                yield return batch.ToArray();
+            }
+        }
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var pending = new List<AppendRequest>();
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        var payload = new ArrayBufferWriter<byte>(1024);
+        var reader = _requests.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            pending.Clear();
+            var entryCount = 0;
+            while (entryCount < MaxEntriesPerBatch && reader.TryRead(out var request))
+            {
+                if (request.CancellationToken.IsCancellationRequested)
+                {
+                    request.Completion.TrySetCanceled(request.CancellationToken);
+                    continue;
+                }
+
+                pending.Add(request);
+                entryCount += request.Entries.Count;
+            }
+
+            if (pending.Count == 0)
+            {
+                continue;
+            }
+
+            WriteBatch(pending, entryCount, buffer, payload);
+        }
+    }
+
+    private void WriteBatch(List<AppendRequest> pending, int entryCount, ArrayBufferWriter<byte> buffer, ArrayBufferWriter<byte> payload)
+    {
+        var firstPosition = _nextPosition;
+        var records = new LogRecord[entryCount];
+        var positions = new long[pending.Count][];
+        try
+        {
+            if (_segment.Length >= _segmentBytes)
+            {
+                RollSegment(firstPosition);
+            }
+
+            buffer.ResetWrittenCount();
+            var index = 0;
+            for (var r = 0; r < pending.Count; r++)
+            {
+                var entries = pending[r].Entries;
+                positions[r] = new long[entries.Count];
+                for (var j = 0; j < entries.Count; j++)
+                {
+                    var entry = entries[j];
+                    var position = firstPosition + index;
+                    payload.ResetWrittenCount();
+                    ChangeCodec.Write(payload, entry);
+                    var header = buffer.GetSpan(SegmentFormat.HeaderSize);
+                    SegmentFormat.WriteHeader(header, position, payload.WrittenSpan);
+                    buffer.Advance(SegmentFormat.HeaderSize);
+                    buffer.Write(payload.WrittenSpan);
+                    positions[r][j] = position;
+                    records[index] = new LogRecord(position, entry);
+                    index++;
+                }
+            }
+
+            var lengthBefore = _segment.Length;
+            try
+            {
+                _segment.Write(buffer.WrittenSpan);
+                _segment.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                // Leave no partial batch behind: the callers are told it failed, so it must not reappear.
+                _segment.SetLength(lengthBefore);
+                _segment.Seek(0, SeekOrigin.End);
+                throw;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            FailAll(pending, ex);
+            return;
+        }
+
+        _nextPosition = firstPosition + entryCount;
+        lock (_commitLock)
+        {
+            _committedPosition = _nextPosition - 1;
+            _live?.Writer.TryWrite(records);
+        }
+
+        for (var r = 0; r < pending.Count; r++)
+        {
+            pending[r].Completion.TrySetResult(positions[r]);
+        }
+    }
+
+    private void RollSegment(long firstPosition)
+    {
+        _segment.Flush(flushToDisk: true);
+        _segment.Dispose();
+        _segment = OpenSegment(Path.Combine(_directory, SegmentFormat.FileName(firstPosition)));
+        lock (_commitLock)
+        {
+            _activeSegmentFirst = firstPosition;
+        }
+    }
+
+    private static void FailAll(List<AppendRequest> pending, Exception ex)
+    {
+        foreach (var request in pending)
+        {
+            request.Completion.TrySetException(ex);
+        }
+    }
+
+    private sealed class AppendRequest(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken)
+    {
+        public IReadOnlyList<ChangeEnvelope> Entries { get; } = entries;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource<long[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,129 @@
+using Roster.Core.Log;
+using Roster.Core.Model;
+using Roster.Core.StateMachine;
+
+namespace Roster.Core.Node;
+
+public sealed partial class RegistryNode
+{
+    private long _catchUpTarget;
+    private long _lastCheckpointRevision;
+    private Task _checkpointing = Task.CompletedTask;
+
+    /// <summary>
+    /// The single applier: reads the log in order, applies each entry, publishes the new state and the
+    /// events once per batch, then answers the callers whose entries were in it.
+    /// </summary>
+    private async Task RunApplierAsync(long fromPosition, CancellationToken cancellationToken)
+    {
+        var events = new List<ChangeEvent>();
+        var answers = new List<(TaskCompletionSource<ApplyOutcome> Waiter, ApplyOutcome Outcome)>();
+        try
+        {
+            await foreach (var batch in _storage.Log.ReadAsync(fromPosition, cancellationToken).ConfigureAwait(false))
+            {
+                events.Clear();
+                answers.Clear();
+                foreach (var record in batch)
+                {
+                    var envelope = record.Envelope;
+                    var before = envelope.Change is RegisterChange ? _machine.State.FindInstance(envelope.Change.Key) : null;
+                    var outcome = _machine.Apply(record.Position, envelope.Change, events);
+                    UpdateLeases(envelope, before, outcome);
+                    if (envelope.Origin == NodeId && envelope.RequestId != 0 && _waiters.TryRemove(envelope.RequestId, out var waiter))
+                    {
+                        answers.Add((waiter, outcome));
+                    }
+                }
+
+                Watches.Publish(_machine.State, events);
+                Metrics.AddApplied(batch.Count);
+
+                // After publishing, so a caller that is answered reads its own write.
+                foreach (var (waiter, outcome) in answers)
+                {
+                    waiter.TrySetResult(outcome);
+                }
+
+                if (!IsReady && _machine.State.Revision >= _catchUpTarget)
+                {
+                    MarkReady();
+                }
+
+                MaybeStartCheckpoint();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Keeps the lease table in step with the applied state. Runs on the applier only.</summary>
+    private void UpdateLeases(ChangeEnvelope envelope, InstanceRecord? before, ApplyOutcome outcome)
+    {
+        switch (outcome.Status)
+        {
+            case OutcomeStatus.Created or OutcomeStatus.Updated or OutcomeStatus.Unchanged
+                when envelope.Change is RegisterChange && outcome.Instance is { } instance:
+                if (before is not null && before.Incarnation != instance.Incarnation)
+                {
+                    Leases.Remove(before.Incarnation);
+                }
+
+                // The node that accepted the registration owns its lease; registering again renews it.
+                if (instance.Registration.Kind == InstanceKind.Persistent)
+                {
+                    Leases.Remove(instance.Incarnation);
+                }
+                else if (envelope.Origin == NodeId)
+                {
+                    Leases.Put(envelope.Change.Key, instance);
+                }
+
+                break;
+            case OutcomeStatus.Deleted when outcome.Instance is { } removed:
+                Leases.Remove(removed.Incarnation);
+                break;
+        }
+    }
+
+    private void MaybeStartCheckpoint()
+    {
+        if (_storage.Checkpoints is null
+            || !_checkpointing.IsCompleted
+            || _machine.State.Revision - _lastCheckpointRevision < _options.CheckpointInterval)
+        {
+            return;
+        }
+
+        var (state, history, coveredFrom) = Watches.CaptureForCheckpoint();
+        _lastCheckpointRevision = state.Revision;
+        _checkpointing = Task.Run(() => SaveCheckpointAsync(new Checkpoint(state, history, coveredFrom)), CancellationToken.None);
+    }
+
+    private async Task SaveCheckpointAsync(Checkpoint checkpoint)
+    {
+        try
+        {
+            var keepAfter = await _storage.Checkpoints!.SaveAsync(checkpoint, CancellationToken.None).ConfigureAwait(false);
+            await _storage.Log.TruncateBeforeAsync(keepAfter + 1, CancellationToken.None).ConfigureAwait(false);
+            LogCheckpointWritten(_logger, checkpoint.State.Revision);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The log still holds everything; the next checkpoint tries again.
+            LogCheckpointFailed(_logger, ex, checkpoint.State.Revision);
+        }
+    }
+
+    private async Task WriteFinalCheckpointAsync()
+    {
+        await _checkpointing.ConfigureAwait(false);
+        if (_storage.Checkpoints is not null && IsReady && _machine.State.Revision > _lastCheckpointRevision)
+        {
+            var (state, history, coveredFrom) = Watches.CaptureForCheckpoint();
+            _lastCheckpointRevision = state.Revision;
+            await SaveCheckpointAsync(new Checkpoint(state, history, coveredFrom)).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using Roster.Core.Leases;
+using Roster.Core.Log;
+
+namespace Roster.Core.Node;
+
+public sealed partial class RegistryNode
+{
+    // Owned by the expiry loop alone: expiries handed to the log per namespace, with when.
+    private readonly Dictionary<string, Queue<(long Timestamp, int Count)>> _recentExpiries = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _selfPreserving = new(StringComparer.Ordinal);
+
+    private async Task RunExpiryAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.ExpiryScanInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (IsReady)
+                {
+                    await ExpireDueLeasesAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// One expiry pass: finds leases that ran out and writes their expiry to the log, in one batch,
+    /// unless self-preservation holds a namespace back. Returns how many expiries were written.
+    /// Called by the expiry loop (and by tests that drive time by hand), never concurrently.
+    /// </summary>
+    internal async Task<int> ExpireDueLeasesAsync(CancellationToken cancellationToken)
+    {
+        var due = new List<Lease>();
+        var leasedByNamespace = new Dictionary<string, int>(StringComparer.Ordinal);
+        Leases.CollectDue(due, leasedByNamespace);
+        var now = _time.GetTimestamp();
+        var window = (long)(_options.DefaultTtl.TotalSeconds * _time.TimestampFrequency);
+
+        var expiring = new List<Lease>();
+        var stillPreserving = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in due.GroupBy(l => l.Key.Namespace, StringComparer.Ordinal))
+        {
+            var recent = RecentExpiries(group.Key, now - window);
+            var wouldExpire = group.Count() + recent;
+            var population = leasedByNamespace[group.Key] + recent;
+            if (wouldExpire > _options.SelfPreservationMinimum && wouldExpire > _options.SelfPreservationThreshold * population)
+            {
+                // Too many at once looks like a network problem, not mass death: keep them.
+                stillPreserving.Add(group.Key);
+                if (_selfPreserving.Add(group.Key))
+                {
+                    LogSelfPreservationStarted(_logger, group.Key, wouldExpire, population);
+                }
+
+                continue;
+            }
+
+            expiring.AddRange(group);
+            RecordExpiries(group.Key, now, group.Count());
+        }
+
+        foreach (var ns in _selfPreserving.Where(ns => !stillPreserving.Contains(ns)).ToList())
+        {
+            _selfPreserving.Remove(ns);
+            LogSelfPreservationEnded(_logger, ns);
+        }
+
+        Metrics.SetSelfPreserving(_selfPreserving.Count);
+        if (expiring.Count == 0)
+        {
+            return 0;
+        }
+
+        var changes = new ChangeEnvelope[expiring.Count];
+        for (var i = 0; i < expiring.Count; i++)
+        {
+            expiring[i].MarkExpiryRequested();
+            changes[i] = new ChangeEnvelope(NodeId, 0, new ExpireChange(expiring[i].Key, expiring[i].Incarnation));
+        }
+
+        try
+        {
+            // One append for the whole pass: one fsync, and watchers get the deletes back to back.
+            await _storage.Log.AppendAsync(changes, cancellationToken)
+                .WaitAsync(_options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException)
+        {
+            foreach (var lease in expiring)
+            {
+                lease.ClearExpiryRequested();
+            }
+
+            LogExpiryFailed(_logger, ex, expiring.Count);
+            return 0;
+        }
+
+        Metrics.AddExpired(expiring.Count);
+        LogExpired(_logger, expiring.Count);
+        return expiring.Count;
+    }
+
+    private int RecentExpiries(string @namespace, long since)
+    {
+        if (!_recentExpiries.TryGetValue(@namespace, out var queue))
+        {
+            return 0;
+        }
+
+        while (queue.Count > 0 && queue.Peek().Timestamp < since)
+        {
+            queue.Dequeue();
+        }
+
+        return queue.Sum(e => e.Count);
+    }
+
+    private void RecordExpiries(string @namespace, long now, int count)
+    {
+        if (!_recentExpiries.TryGetValue(@namespace, out var queue))
+        {
+            queue = new Queue<(long, int)>();
+            _recentExpiries[@namespace] = queue;
+        }
+
+        queue.Enqueue((now, count));
+    }
+}

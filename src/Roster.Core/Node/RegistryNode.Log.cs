@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+
+namespace Roster.Core.Node;
+
+public sealed partial class RegistryNode
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Registry node ready at revision {Revision} with {Instances} instances")]
+    private static partial void LogReady(ILogger logger, long revision, int instances);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Expired {Count} instances")]
+    private static partial void LogExpired(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Could not write the expiry of {Count} instances; retrying on the next pass")]
+    private static partial void LogExpiryFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Self-preservation: expiry paused in namespace {Namespace}, {Expiring} of {Leased} leases would expire at once")]
+    private static partial void LogSelfPreservationStarted(ILogger logger, string @namespace, int expiring, int leased);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Self-preservation ended in namespace {Namespace}; expiry resumed")]
+    private static partial void LogSelfPreservationEnded(ILogger logger, string @namespace);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Checkpoint written at revision {Revision}")]
+    private static partial void LogCheckpointWritten(ILogger logger, long revision);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
+}

@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Roster.Core.Leases;
+using Roster.Core.Log;
+using Roster.Core.Model;
+using Roster.Core.StateMachine;
+using Roster.Core.Watch;
+
+namespace Roster.Core.Node;
+
+/// <summary>
+/// One registry node: accepts changes, appends them to the change log, applies the log in order with a
+/// single applier, and publishes the result to readers and watchers.
+/// <para>
+/// Write path: <see cref="SubmitAsync"/> appends the change and waits until the applier has applied
+/// it, so the caller reads its own write. The outcome (created, stale incarnation, ...) is decided at
+/// apply time, which is what keeps every node that applies the same log in agreement.
+/// </para>
+/// </summary>
+public sealed partial class RegistryNode : IAsyncDisposable
+{
+    private readonly NodeStorage _storage;
+    private readonly RegistryNodeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RegistryStateMachine _machine;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<ApplyOutcome>> _waiters = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextRequestId;
+    private Task _applier = Task.CompletedTask;
+    private Task _expiry = Task.CompletedTask;
+    private Task _keepAlive = Task.CompletedTask;
+    private int _disposed;
+
+    private RegistryNode(NodeStorage storage, RegistryNodeOptions options, TimeProvider time, ILogger logger)
+    {
+        _storage = storage;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        var checkpoint = storage.Latest;
+        var initial = checkpoint?.State ?? RegistryState.Empty;
+        _machine = new RegistryStateMachine(initial);
+        _lastCheckpointRevision = initial.Revision;
+        Watches = new WatchHub(
+            initial,
+            storage.Identity.RegistryId,
+            options.WatchHistorySize,
+            options.WatchQueueCapacity,
+            checkpoint?.History,
+            checkpoint?.HistoryCoveredFrom ?? -1);
+        Leases = new LeaseTable(time);
+
+        // Request ids only need to be unique among this process's pending writes; a random start keeps
+        // them apart from ids a previous process left in the log.
+        _nextRequestId = Random.Shared.NextInt64(1, long.MaxValue / 2);
+    }
+
+    public string RegistryId => _storage.Identity.RegistryId;
+
+    public string NodeId => _storage.Identity.NodeId;
+
+    public RegistryNodeOptions Options => _options;
+
+    /// <summary>The latest applied state. Immutable; reading it never locks.</summary>
+    public RegistryState State => Watches.State;
+
+    public WatchHub Watches { get; }
+
+    public LeaseTable Leases { get; }
+
+    public NodeMetrics Metrics { get; } = new();
+
+    /// <summary>True once the node has applied the whole log it found at start. Before that it serves
+    /// no watches and accepts no writes: an unready node pushing a partial list empties clients' lists.</summary>
+    public bool IsReady => _ready.Task.IsCompleted;
+
+    public Task WhenReady => _ready.Task;
+
+    /// <summary>Starts a node on <paramref name="storage"/>: restores the newest checkpoint, then replays the log.</summary>
+    public static async Task<RegistryNode> StartAsync(
+        NodeStorage storage, RegistryNodeOptions options, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(options);
+        var node = new RegistryNode(storage, options, time, logger);
+        await node.StartLoopsAsync(cancellationToken).ConfigureAwait(false);
+        return node;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="change"/> and waits until it is applied. Fails with
+    /// <see cref="NodeNotReadyException"/> before the node has caught up, and with
+    /// <see cref="TimeoutException"/> when the write is not applied within <see cref="RegistryNodeOptions.WriteTimeout"/>.
+    /// </summary>
+    public async Task<ApplyOutcome> SubmitAsync(Change change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (!IsReady)
+        {
+            throw new NodeNotReadyException();
+        }
+
+        var requestId = Interlocked.Increment(ref _nextRequestId);
+        var applied = new TaskCompletionSource<ApplyOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters[requestId] = applied;
+        try
+        {
+            var started = _time.GetTimestamp();
+            await _storage.Log.AppendAsync([new ChangeEnvelope(NodeId, requestId, change)], cancellationToken)
+                .WaitAsync(_options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
+            Metrics.LogAppendLatency.Record(_time.GetElapsedTime(started));
+            return await applied.Task.WaitAsync(_options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _waiters.TryRemove(requestId, out _);
+        }
+    }
+
+    /// <summary>
+    /// Renews one instance's lease. Touches only this node's lease table: renewals never enter the log.
+    /// </summary>
+    public RenewStatus Renew(in InstanceKey key, long incarnation)
+    {
+        if (Leases.TryRenew(key, incarnation))
+        {
+            return RenewStatus.Ok;
+        }
+
+        var instance = State.FindInstance(key);
+        if (instance is null || incarnation > instance.Incarnation)
+        {
+            // Newer than anything this registry knows: it lost data, so the client registers again.
+            return RenewStatus.Unknown;
+        }
+
+        if (incarnation < instance.Incarnation)
+        {
+            return RenewStatus.StaleIncarnation;
+        }
+
+        // The current incarnation with no lease here: a persistent instance needs none.
+        return instance.Registration.Kind == InstanceKind.Persistent ? RenewStatus.Ok : RenewStatus.Unknown;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_applier, _expiry, _keepAlive).ConfigureAwait(false);
+        await WriteFinalCheckpointAsync().ConfigureAwait(false);
+        Watches.EndAll("shutdown");
+        foreach (var waiter in _waiters.Values)
+        {
+            waiter.TrySetException(new NodeNotReadyException());
+        }
+
+        await _storage.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task StartLoopsAsync(CancellationToken cancellationToken)
+    {
+        // Restored instances get a lease each, due one TTL from now: the restart grace.
+        foreach (var ns in State.Namespaces.Values)
+        {
+            foreach (var service in ns.Services.Values)
+            {
+                foreach (var instance in service.Instances.Values)
+                {
+                    if (instance.Registration.Kind == InstanceKind.Ephemeral)
+                    {
+                        Leases.Put(new InstanceKey(ns.Name, service.Name, instance.Id), instance);
+                    }
+                }
+            }
+        }
+
+        _catchUpTarget = await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
+        var stopping = _stopping.Token;
+        _applier = Task.Run(() => RunApplierAsync(_machine.State.Revision + 1, stopping), CancellationToken.None);
+        _expiry = Task.Run(() => RunExpiryAsync(stopping), CancellationToken.None);
+        _keepAlive = Task.Run(() => RunKeepAliveAsync(stopping), CancellationToken.None);
+        if (_catchUpTarget <= _machine.State.Revision)
+        {
+            MarkReady();
+        }
+    }
+
+    private void MarkReady()
+    {
+        // Replay may have taken a while: the grace starts when the node can accept renewals.
+        Leases.RenewAll();
+        if (_ready.TrySetResult())
+        {
+            LogReady(_logger, State.Revision, State.InstanceCount);
+        }
+    }
+
+    private async Task RunKeepAliveAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.KeepAliveInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Watches.SendKeepAlives();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+}
+
+/// <summary>The node has not caught up with its log yet, or is stopping; try again or another node.</summary>
+public sealed class NodeNotReadyException() : Exception("The registry node is not ready.");

@@ -1,0 +1,139 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using Roster.Core.Model;
+using Roster.Core.Node;
+using Roster.Core.StateMachine;
+
+namespace Roster.Core.Serialization;
+
+/// <summary>Binary form of a <see cref="Checkpoint"/>. Checksummed by the file that holds it.</summary>
+internal static class CheckpointCodec
+{
+    private const byte FormatVersion = 1;
+
+    public static void Write(IBufferWriter<byte> output, Checkpoint checkpoint)
+    {
+        var e = new BinaryEncoder(output);
+        e.WriteByte(FormatVersion);
+        var state = checkpoint.State;
+        e.WriteVarInt64(state.Revision);
+        e.WriteVarInt64(state.Namespaces.Count);
+        foreach (var ns in state.Namespaces.Values)
+        {
+            e.WriteString(ns.Name);
+            e.WriteVarInt64(ns.Services.Count);
+            foreach (var service in ns.Services.Values)
+            {
+                e.WriteString(service.Name);
+                e.WriteVarInt64(service.Sequence);
+                e.WriteVarInt64(service.Operators.Count);
+                foreach (var (id, op) in service.Operators)
+                {
+                    e.WriteString(id);
+                    ChangeCodec.WriteOperator(e, op);
+                }
+
+                e.WriteVarInt64(service.Instances.Count);
+                foreach (var instance in service.Instances.Values)
+                {
+                    WriteInstance(e, instance);
+                }
+            }
+        }
+
+        e.WriteVarInt64(checkpoint.HistoryCoveredFrom);
+        e.WriteVarInt64(checkpoint.History.Count);
+        foreach (var change in checkpoint.History)
+        {
+            e.WriteVarInt64(change.Revision);
+            e.WriteString(change.Namespace);
+            e.WriteString(change.Service);
+            e.WriteVarInt64(change.Sequence);
+            e.WriteUInt64(change.Digest);
+            e.WriteByte((byte)change.Kind);
+            e.WriteByte((byte)change.Reason);
+            WriteInstance(e, change.Instance);
+        }
+    }
+
+    public static Checkpoint Read(ReadOnlySpan<byte> input)
+    {
+        var d = new BinaryDecoder(input);
+        var version = d.ReadByte();
+        if (version != FormatVersion)
+        {
+            throw new InvalidDataException($"Unknown checkpoint format version {version}.");
+        }
+
+        var revision = d.ReadVarInt64();
+        var namespaces = ImmutableSortedDictionary.CreateBuilder<string, NamespaceState>(StringComparer.Ordinal);
+        var instanceCount = 0;
+        var namespaceCount = d.ReadVarInt32();
+        for (var n = 0; n < namespaceCount; n++)
+        {
+            var nsName = d.ReadString();
+            var services = ImmutableSortedDictionary.CreateBuilder<string, ServiceState>(StringComparer.Ordinal);
+            var serviceCount = d.ReadVarInt32();
+            for (var s = 0; s < serviceCount; s++)
+            {
+                var name = d.ReadString();
+                var sequence = d.ReadVarInt64();
+                var operators = ImmutableDictionary.CreateBuilder<string, OperatorState>(StringComparer.Ordinal);
+                var operatorCount = d.ReadVarInt32();
+                for (var o = 0; o < operatorCount; o++)
+                {
+                    operators[d.ReadString()] = ChangeCodec.ReadOperator(ref d);
+                }
+
+                var instances = ImmutableSortedDictionary.CreateBuilder<string, InstanceRecord>(StringComparer.Ordinal);
+                ulong digest = 0;
+                var count = d.ReadVarInt32();
+                for (var i = 0; i < count; i++)
+                {
+                    var instance = ReadInstance(ref d);
+                    instances[instance.Id] = instance;
+                    digest ^= instance.Hash;
+                }
+
+                instanceCount += count;
+                services[name] = new ServiceState(name, sequence, digest, instances.ToImmutable(), operators.ToImmutable());
+            }
+
+            namespaces[nsName] = new NamespaceState(nsName, services.ToImmutable());
+        }
+
+        var coveredFrom = d.ReadVarInt64();
+        var historyCount = d.ReadVarInt32();
+        var history = new List<ChangeEvent>(historyCount);
+        for (var h = 0; h < historyCount; h++)
+        {
+            var changeRevision = d.ReadVarInt64();
+            var ns = d.ReadString();
+            var service = d.ReadString();
+            var sequence = d.ReadVarInt64();
+            var digest = d.ReadUInt64();
+            var kind = (ChangeEventKind)d.ReadByte();
+            var reason = (DeleteReason)d.ReadByte();
+            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d), reason));
+        }
+
+        return new Checkpoint(new RegistryState(revision, namespaces.ToImmutable(), instanceCount), history, coveredFrom);
+    }
+
+    private static void WriteInstance(BinaryEncoder e, InstanceRecord instance)
+    {
+        e.WriteString(instance.Id);
+        ChangeCodec.WriteRegistration(e, instance.Registration);
+        ChangeCodec.WriteOperator(e, instance.Operator);
+        e.WriteVarInt64(instance.Incarnation);
+        e.WriteVarInt64(instance.Revision);
+    }
+
+    private static InstanceRecord ReadInstance(ref BinaryDecoder d)
+    {
+        var id = d.ReadString();
+        var registration = ChangeCodec.ReadRegistration(ref d);
+        var op = ChangeCodec.ReadOperator(ref d);
+        return new InstanceRecord(id, registration, op, d.ReadVarInt64(), d.ReadVarInt64());
+    }
+}

@@ -1,0 +1,38 @@
+using Roster.Core.Model;
+
+namespace Roster.Core.StateMachine;
+
+public enum ChangeEventKind : byte
+{
+    Upsert = 1,
+    Delete = 2,
+}
+
+public enum DeleteReason : byte
+{
+    None = 0,
+    Deregistered = 1,
+    Expired = 2,
+}
+
+/// <summary>
+/// What one applied change did to one service, as watchers see it. Immutable; the instance is shared
+/// with the state, so keeping events in the watch history costs little.
+/// </summary>
+/// <param name="Revision">The log position of the change.</param>
+/// <param name="Namespace">The namespace.</param>
+/// <param name="Service">The service.</param>
+/// <param name="Sequence">The service's sequence after this change (previous + 1).</param>
+/// <param name="Digest">The service's digest after this change.</param>
+/// <param name="Kind">Upsert or delete.</param>
+/// <param name="Instance">The instance after an upsert, or as it was before a delete.</param>
+/// <param name="Reason">Why a delete happened.</param>
+public sealed record ChangeEvent(
+    long Revision,
+    string Namespace,
+    string Service,
+    long Sequence,
+    ulong Digest,
+    ChangeEventKind Kind,
+    InstanceRecord Instance,
+    DeleteReason Reason);

@@ -1,0 +1,162 @@
+using Roster.Core.Log;
+using Roster.Core.Model;
+
+namespace Roster.Core.StateMachine;
+
+/// <summary>
+/// Applies log entries, in log order, to the registry state. Owned by one thread (the node's applier):
+/// it is not thread-safe and does not need to be. What it publishes (<see cref="State"/>) is immutable.
+/// </summary>
+internal sealed class RegistryStateMachine(RegistryState initial)
+{
+    public RegistryState State { get; private set; } = initial;
+
+    /// <summary>
+    /// Applies the entry at <paramref name="position"/>. Positions at or below the current revision were
+    /// applied before and are ignored, so a log replayed from an earlier point converges.
+    /// </summary>
+    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(events);
+        if (position <= State.Revision)
+        {
+            return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);
+        }
+
+        var key = change.Key;
+        var service = State.FindService(key.Namespace, key.Service) ?? ServiceState.Create(key.Service);
+        service.Instances.TryGetValue(key.Id, out var existing);
+        var outcome = change switch
+        {
+            RegisterChange register => ApplyRegister(position, key, register, service, existing, events),
+            DeregisterChange deregister => ApplyDeregister(position, key, deregister, service, existing, events),
+            ExpireChange expire => ApplyExpire(position, key, expire, service, existing, events),
+            OperatorChange op => ApplyOperator(position, key, op, service, existing, events),
+            _ => throw new ArgumentException($"Unknown change type {change.GetType().Name}.", nameof(change)),
+        };
+
+        if (State.Revision != position)
+        {
+            // Nothing changed, but the position is consumed: the revision still moves forward.
+            State = State with { Revision = position };
+        }
+
+        return outcome;
+    }
+
+    private ApplyOutcome ApplyRegister(
+        long position, InstanceKey key, RegisterChange register, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events)
+    {
+        if (register.ExpectedIncarnation != 0)
+        {
+            if (existing is null)
+            {
+                return new ApplyOutcome(OutcomeStatus.NotFound, null, position);
+            }
+
+            if (existing.Incarnation != register.ExpectedIncarnation)
+            {
+                return new ApplyOutcome(OutcomeStatus.StaleIncarnation, existing, position);
+            }
+        }
+
+        if (existing is not null && existing.Registration == register.Registration)
+        {
+            // An identical registration is idempotent: same incarnation, no event.
+            return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
+        }
+
+        var updated = existing is not null && register.ExpectedIncarnation != 0
+            ? existing.WithRegistration(register.Registration, position)
+            : new InstanceRecord(key.Id, register.Registration, service.OperatorFor(key.Id), incarnation: position, revision: position);
+        Upsert(position, key, service, existing, updated, events);
+        return new ApplyOutcome(existing is null ? OutcomeStatus.Created : OutcomeStatus.Updated, updated, position);
+    }
+
+    private ApplyOutcome ApplyDeregister(
+        long position, InstanceKey key, DeregisterChange deregister, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events)
+    {
+        if (existing is null)
+        {
+            return new ApplyOutcome(OutcomeStatus.NotFound, null, position);
+        }
+
+        if (deregister.ExpectedIncarnation != 0 && existing.Incarnation != deregister.ExpectedIncarnation)
+        {
+            return new ApplyOutcome(OutcomeStatus.StaleIncarnation, existing, position);
+        }
+
+        // An explicit deregistration ends the instance's life: its operator state goes with it.
+        Remove(position, key, service with { Operators = service.Operators.Remove(key.Id) }, existing, DeleteReason.Deregistered, events);
+        return new ApplyOutcome(OutcomeStatus.Deleted, existing, position);
+    }
+
+    private ApplyOutcome ApplyExpire(
+        long position, InstanceKey key, ExpireChange expire, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events)
+    {
+        if (existing is null || existing.Incarnation != expire.Incarnation)
+        {
+            // Re-registered or already gone since the owner decided to expire it.
+            return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
+        }
+
+        Remove(position, key, service, existing, DeleteReason.Expired, events);
+        return new ApplyOutcome(OutcomeStatus.Deleted, existing, position);
+    }
+
+    private ApplyOutcome ApplyOperator(
+        long position, InstanceKey key, OperatorChange op, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events)
+    {
+        if (existing is null)
+        {
+            return new ApplyOutcome(OutcomeStatus.NotFound, null, position);
+        }
+
+        var state = existing.Operator.Apply(op.Patch);
+        if (state == existing.Operator)
+        {
+            return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
+        }
+
+        var operators = state.IsNone ? service.Operators.Remove(key.Id) : service.Operators.SetItem(key.Id, state);
+        var updated = existing.WithOperator(state, position);
+        Upsert(position, key, service with { Operators = operators }, existing, updated, events);
+        return new ApplyOutcome(OutcomeStatus.Updated, updated, position);
+    }
+
+    private void Upsert(
+        long position, InstanceKey key, ServiceState service, InstanceRecord? existing, InstanceRecord updated, List<ChangeEvent> events)
+    {
+        var digest = service.Digest ^ (existing?.Hash ?? 0) ^ updated.Hash;
+        var next = service with
+        {
+            Sequence = service.Sequence + 1,
+            Digest = digest,
+            Instances = service.Instances.SetItem(key.Id, updated),
+        };
+        Publish(position, key.Namespace, next, existing is null ? 1 : 0);
+        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Upsert, updated, DeleteReason.None));
+    }
+
+    private void Remove(
+        long position, InstanceKey key, ServiceState service, InstanceRecord existing, DeleteReason reason, List<ChangeEvent> events)
+    {
+        var digest = service.Digest ^ existing.Hash;
+        var next = service with
+        {
+            Sequence = service.Sequence + 1,
+            Digest = digest,
+            Instances = service.Instances.Remove(key.Id),
+        };
+        Publish(position, key.Namespace, next, -1);
+        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Delete, existing, reason));
+    }
+
+    private void Publish(long position, string @namespace, ServiceState service, int instanceDelta)
+    {
+        var ns = State.Namespaces.TryGetValue(@namespace, out var current) ? current : NamespaceState.Create(@namespace);
+        ns = ns with { Services = ns.Services.SetItem(service.Name, service) };
+        State = new RegistryState(position, State.Namespaces.SetItem(@namespace, ns), State.InstanceCount + instanceDelta);
+    }
+}
