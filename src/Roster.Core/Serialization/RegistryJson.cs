@@ -11,12 +11,21 @@ namespace Roster.Core.Serialization;
 /// </summary>
 public static class RegistryJson
 {
-    public static void WriteInstance(Utf8JsonWriter writer, InstanceRecord instance)
+    public static void WriteInstance(Utf8JsonWriter writer, InstanceRecord instance) => WriteInstance(writer, instance, null, null);
+
+    /// <summary>An instance, with its namespace and service first when given (single-instance responses).</summary>
+    public static void WriteInstance(Utf8JsonWriter writer, InstanceRecord instance, string? @namespace, string? service)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(instance);
         var r = instance.Registration;
         writer.WriteStartObject();
+        if (@namespace is not null && service is not null)
+        {
+            writer.WriteString("namespace"u8, @namespace);
+            writer.WriteString("service"u8, service);
+        }
+
         writer.WriteString("id"u8, instance.Id);
         writer.WriteString("address"u8, r.Address);
         writer.WriteNumber("port"u8, r.Port);

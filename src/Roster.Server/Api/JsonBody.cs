@@ -1,0 +1,89 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Roster.Server.Api;
+
+/// <summary>
+/// Reads a JSON request body with explicit limits, so each kind of bad body gets its own status:
+/// 415 for another content type, 413 over the size limit, 400 naming the field for malformed, over-deep
+/// or mistyped JSON.
+/// </summary>
+internal static class JsonBody
+{
+    public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, int maxBytes)
+        where T : class
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return (null, Problems.UnsupportedMediaType());
+        }
+
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, Problems.TooLarge(maxBytes));
+        }
+
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return (null, Problems.TooLarge(maxBytes));
+            }
+
+            await buffer.WriteAsync(chunk.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (buffer.Length == 0)
+        {
+            return (null, Problems.Invalid("body", "The request body is empty; a JSON object is required."));
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type);
+            return value is null
+                ? (null, Problems.Invalid("body", "The request body must be a JSON object."))
+                : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Problems.Invalid(FieldOf(ex), Describe(ex)));
+        }
+    }
+
+    /// <summary>Turns a JSON path like <c>$.leases[2].incarnation</c> into <c>leases[2].incarnation</c>.</summary>
+    private static string FieldOf(JsonException ex)
+    {
+        var path = ex.Path;
+        if (string.IsNullOrEmpty(path) || path == "$")
+        {
+            // Unknown members are reported at their parent; the message names the member.
+            var message = ex.Message;
+            var start = message.IndexOf('\'', StringComparison.Ordinal);
+            var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
+            return end > start + 1 ? message[(start + 1)..end] : "body";
+        }
+
+        return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+    }
+
+    private static string Describe(JsonException ex)
+    {
+        var message = ex.Message;
+        if (message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            return $"Unknown field. {message}";
+        }
+
+        if (message.Contains("depth", StringComparison.OrdinalIgnoreCase))
+        {
+            return "The JSON is nested too deeply.";
+        }
+
+        return $"Malformed JSON or a value of the wrong type: {message}";
+    }
+}

@@ -1,0 +1,100 @@
+using Roster.Core.Leases;
+using Roster.Core.Model;
+using Roster.Core.Validation;
+using Roster.Server.Hosting;
+using Roster.Server.Security;
+
+namespace Roster.Server.Api;
+
+/// <summary><c>POST /api/v1/leases/renew</c>: renews all of a process's instances in one request.</summary>
+internal static class LeaseEndpoints
+{
+    private const int MaxRenewBody = 8 * 1024 * 1024;
+    private const int MaxItems = 50_000;
+
+    public static void Map(RouteGroupBuilder api) => api.MapPost("/leases/renew", RenewAsync);
+
+    private static async Task<IResult> RenewAsync(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(context, ApiJsonContext.Default.RenewRequest, MaxRenewBody).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var items = body!.Leases;
+        if (items is null)
+        {
+            return Problems.Invalid("leases", "leases is required: a list of {namespace, service, id, incarnation}.");
+        }
+
+        if (items.Count > MaxItems)
+        {
+            return Problems.Invalid("leases", $"At most {MaxItems} leases per request.");
+        }
+
+        // Validate everything first: a bad item refuses the whole request and renews nothing.
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var error = Names.CheckName($"leases[{i}].namespace", item.Namespace)
+                ?? Names.CheckName($"leases[{i}].service", item.Service)
+                ?? Names.CheckInstanceId($"leases[{i}].id", item.Id);
+            if (error is not null)
+            {
+                return Problems.Invalid(error);
+            }
+
+            if (item.Incarnation <= 0)
+            {
+                return Problems.Invalid($"leases[{i}].incarnation", "incarnation must be a positive number returned by registration.");
+            }
+
+            if (auth.Check(context, item.Namespace!, write: true) is { } refused)
+            {
+                return refused;
+            }
+        }
+
+        var node = host.Node;
+        if (!node.IsReady)
+        {
+            return Problems.NotReady();
+        }
+
+        var results = new RenewStatus[items.Count];
+        int ok = 0, unknown = 0, stale = 0;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            results[i] = node.Renew(new InstanceKey(item.Namespace!, item.Service!, item.Id!), item.Incarnation);
+            switch (results[i])
+            {
+                case RenewStatus.Ok: ok++; break;
+                case RenewStatus.Unknown: unknown++; break;
+                default: stale++; break;
+            }
+        }
+
+        return new JsonResult(StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("ok"u8, ok);
+            w.WriteNumber("unknown"u8, unknown);
+            w.WriteNumber("staleIncarnation"u8, stale);
+            w.WriteStartArray("results"u8);
+            foreach (var status in results)
+            {
+                w.WriteStringValue(status switch
+                {
+                    RenewStatus.Ok => "ok"u8,
+                    RenewStatus.Unknown => "unknown"u8,
+                    _ => "stale-incarnation"u8,
+                });
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+}

@@ -1,0 +1,59 @@
+using Roster.Core.Validation;
+
+namespace Roster.Server.Api;
+
+/// <summary>
+/// Builds RFC 7807 problem responses. Every refusal names the field it is about, so a client developer
+/// knows what to change without reading server logs.
+/// </summary>
+internal static class Problems
+{
+    private const string TypeBase = "https://roster.dev/problems/";
+
+    public static IResult Invalid(FieldError error) =>
+        Result(StatusCodes.Status400BadRequest, "invalid-field", "Invalid field", error.Message, error.Field);
+
+    public static IResult Invalid(string field, string detail) => Invalid(new FieldError(field, detail));
+
+    public static IResult NotFound(string field, string detail) =>
+        Result(StatusCodes.Status404NotFound, "not-found", "Not found", detail, field);
+
+    public static IResult StaleIncarnation(long current) =>
+        Result(StatusCodes.Status409Conflict, "stale-incarnation", "Stale incarnation",
+            $"The instance was registered again since; its current incarnation is {current}.", "incarnation");
+
+    public static IResult TooLarge(int limit) =>
+        Result(StatusCodes.Status413PayloadTooLarge, "body-too-large", "Body too large",
+            $"The request body is larger than {limit} bytes.", "body");
+
+    public static IResult UnsupportedMediaType() =>
+        Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+            "The request body must be JSON (Content-Type: application/json).", "Content-Type");
+
+    public static IResult NotReady() =>
+        Result(StatusCodes.Status503ServiceUnavailable, "not-ready", "Not ready",
+            "The registry node has not caught up with its log yet or is stopping; retry, or use another node.", null,
+            retryAfterSeconds: 1);
+
+    public static IResult Timeout() =>
+        Result(StatusCodes.Status503ServiceUnavailable, "write-timeout", "Write timed out",
+            "The change was not confirmed in time; it may still apply. Retrying is safe.", null, retryAfterSeconds: 1);
+
+    public static IResult Result(int status, string type, string title, string detail, string? field, int? retryAfterSeconds = null) =>
+        new ProblemResult(new ApiProblem(TypeBase + type, title, status, detail, field), retryAfterSeconds);
+
+    private sealed class ProblemResult(ApiProblem problem, int? retryAfterSeconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = problem.Status;
+            if (retryAfterSeconds is { } seconds)
+            {
+                response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return response.WriteAsJsonAsync(problem, ApiJsonContext.Default.ApiProblem, "application/problem+json", httpContext.RequestAborted);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Roster.Core.Model;
+using Roster.Core.Serialization;
+using Roster.Core.Validation;
+using Roster.Server.Hosting;
+using Roster.Server.Security;
+
+namespace Roster.Server.Api;
+
+/// <summary>Reading namespaces and services: lists and snapshots.</summary>
+internal static class ServiceEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/namespaces", ListNamespaces);
+        api.MapGet("/namespaces/{ns}/services", ListServices);
+        api.MapGet("/namespaces/{ns}/services/{service}", Snapshot);
+    }
+
+    private static IResult ListNamespaces(RegistryNodeHost host)
+    {
+        var state = host.Node.State;
+        return new JsonResult(StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("revision"u8, state.Revision);
+            w.WriteStartArray("namespaces"u8);
+            foreach (var ns in state.Namespaces.Values)
+            {
+                w.WriteStartObject();
+                w.WriteString("name"u8, ns.Name);
+                w.WriteNumber("services"u8, ns.Services.Count);
+                w.WriteNumber("instances"u8, ns.Services.Values.Sum(s => s.Instances.Count));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, state.Revision);
+    }
+
+    private static IResult ListServices(string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+    {
+        if (((Names.CheckName("namespace", ns) is { } error ? Problems.Invalid(error) : null) ?? auth.Check(context, ns, write: false)) is { } refused)
+        {
+            return refused;
+        }
+
+        var state = host.Node.State;
+        state.Namespaces.TryGetValue(ns, out var nsState);
+        return new JsonResult(StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("namespace"u8, ns);
+            w.WriteNumber("revision"u8, state.Revision);
+            w.WriteStartArray("services"u8);
+            foreach (var service in nsState?.Services.Values ?? [])
+            {
+                w.WriteStartObject();
+                w.WriteString("name"u8, service.Name);
+                w.WriteNumber("instances"u8, service.Instances.Count);
+                w.WriteNumber("sequence"u8, service.Sequence);
+                w.WriteString("digest"u8, InstanceDigest.Format(service.Digest));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, state.Revision);
+    }
+
+    private static IResult Snapshot(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+    {
+        if ((InstanceEndpoints.CheckRoute(ns, service) ?? auth.Check(context, ns, write: false)) is { } refused)
+        {
+            return refused;
+        }
+
+        // One immutable state: revision, sequence, digest and instances all agree with each other.
+        var state = host.Node.State;
+        var snapshot = state.FindService(ns, service) ?? ServiceState.Create(service);
+        return new JsonResult(StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("registryId"u8, host.Node.RegistryId);
+            w.WriteString("namespace"u8, ns);
+            w.WriteString("service"u8, service);
+            w.WriteNumber("revision"u8, state.Revision);
+            w.WriteNumber("sequence"u8, snapshot.Sequence);
+            w.WriteString("digest"u8, InstanceDigest.Format(snapshot.Digest));
+            w.WriteStartArray("instances"u8);
+            foreach (var instance in snapshot.Instances.Values)
+            {
+                RegistryJson.WriteInstance(w, instance);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, state.Revision);
+    }
+}

@@ -1,0 +1,36 @@
+using Roster.Server.Diagnostics;
+using Roster.Server.Hosting;
+
+namespace Roster.Server.Api;
+
+/// <summary>Status, health, readiness and metrics. Open without a token: they reveal no registrations.</summary>
+internal static class StatusEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/api/v1/status", (RegistryNodeHost host) =>
+        {
+            var node = host.Node;
+            var state = node.State;
+            return new JsonResult(StatusCodes.Status200OK, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("registryId"u8, node.RegistryId);
+                w.WriteString("nodeId"u8, node.NodeId);
+                w.WriteNumber("revision"u8, state.Revision);
+                w.WriteBoolean("ready"u8, node.IsReady);
+                w.WriteNumber("namespaces"u8, state.Namespaces.Count);
+                w.WriteNumber("instances"u8, state.InstanceCount);
+                w.WriteNumber("leases"u8, node.Leases.Count);
+                w.WriteNumber("watchers"u8, node.Watches.SubscriberCount);
+                w.WriteBoolean("selfPreservation"u8, node.Metrics.SelfPreservingNamespaces > 0);
+                w.WriteEndObject();
+            }, state.Revision);
+        });
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", (RegistryNodeHost host) =>
+            host.Node.IsReady ? Results.Text("ready\n") : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/metrics", (RegistryNodeHost host, HttpMetrics http) =>
+            Results.Text(PrometheusText.Render(host.Node, http), "text/plain; version=0.0.4; charset=utf-8"));
+    }
+}

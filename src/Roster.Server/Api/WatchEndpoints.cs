@@ -1,0 +1,107 @@
+using System.Buffers;
+using System.Globalization;
+using Roster.Core.Serialization;
+using Roster.Core.Validation;
+using Roster.Server.Hosting;
+using Roster.Server.Security;
+
+namespace Roster.Server.Api;
+
+/// <summary>
+/// <c>GET /api/v1/namespaces/{ns}/watch?service=a&amp;service=b&amp;since=R</c>: a Server-Sent Events stream.
+/// Each change is one frame with <c>id:</c> = its revision, so <c>Last-Event-ID</c> resumes exactly after
+/// it. Frames were encoded once by the hub; this loop only copies bytes and flushes when the queue is
+/// momentarily empty, so a burst goes out in few writes.
+/// </summary>
+internal static class WatchEndpoints
+{
+    public static void Map(RouteGroupBuilder api) => api.MapGet("/namespaces/{ns}/watch", WatchAsync);
+
+    private static async Task<IResult> WatchAsync(string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+    {
+        if (((Names.CheckName("namespace", ns) is { } nsError ? Problems.Invalid(nsError) : null)
+            ?? auth.Check(context, ns, write: false)) is { } refused)
+        {
+            return refused;
+        }
+
+        var services = context.Request.Query["service"].Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).Distinct().ToList();
+        foreach (var service in services)
+        {
+            if (Names.CheckName("service", service) is { } error)
+            {
+                return Problems.Invalid(error);
+            }
+        }
+
+        long? since = null;
+        var sinceText = context.Request.Query["since"].ToString();
+        var field = "since";
+        if (sinceText.Length == 0)
+        {
+            sinceText = context.Request.Headers["Last-Event-ID"].ToString();
+            field = "Last-Event-ID";
+        }
+
+        if (sinceText.Length > 0)
+        {
+            if (!long.TryParse(sinceText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return Problems.Invalid(field, $"{field} must be a revision: a whole number of zero or more.");
+            }
+
+            since = parsed;
+        }
+
+        var node = host.Node;
+        if (!node.IsReady)
+        {
+            // Never serve a watch from a node that has not caught up: its list would be partial.
+            return Problems.NotReady();
+        }
+
+        await StreamAsync(context, node, ns, services, since).ConfigureAwait(false);
+        return Results.Empty;
+    }
+
+    private static async Task StreamAsync(HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since)
+    {
+        var cancellationToken = context.RequestAborted;
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        response.Headers["Roster-Registry-Id"] = node.RegistryId;
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        using var subscription = node.Watches.Subscribe(ns, services.Count == 0 ? null : services, since);
+        var writer = response.BodyWriter;
+        long lastRevision = since ?? 0;
+        try
+        {
+            writer.Write("retry: 1000\n\n"u8);
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (var frame in subscription.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                writer.Write(frame.Bytes.Span);
+                if (frame.Revision > 0)
+                {
+                    lastRevision = frame.Revision;
+                }
+
+                if (!subscription.HasQueuedFrames)
+                {
+                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // The hub ended this watch (too slow, or the node is stopping): say why and where to resume.
+            writer.Write(RegistryJson.DisconnectFrame(subscription.EndReason ?? "closed", lastRevision));
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+}

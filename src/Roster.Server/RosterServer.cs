@@ -1,0 +1,103 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Roster.Core.Node;
+using Roster.Core.Validation;
+using Roster.Server.Api;
+using Roster.Server.Diagnostics;
+using Roster.Server.Hosting;
+using Roster.Server.Security;
+
+namespace Roster.Server;
+
+/// <summary>Per-client request limit. Off by default; when on, refusals are 429 with Retry-After.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Requests per second per client address; 0 turns limiting off.</summary>
+    public int PermitsPerSecond { get; set; }
+
+    /// <summary>Requests a client may make at once above the steady rate. Default: one second's worth.</summary>
+    public int Burst { get; set; }
+}
+
+/// <summary>
+/// Builds the registry node's web application. Configuration lives under <c>Roster:</c>
+/// (<c>Storage</c>, <c>Node</c>, <c>Limits</c>, <c>Auth</c>, <c>RateLimit</c>) and comes from the usual
+/// sources: command line, <c>ROSTER__...</c> environment variables, <c>appsettings.json</c>.
+/// </summary>
+public static class RosterServer
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        var roster = builder.Configuration.GetSection("Roster");
+        builder.Services.Configure<StorageOptions>(roster.GetSection("Storage"));
+        builder.Services.Configure<RegistryNodeOptions>(roster.GetSection("Node"));
+        builder.Services.Configure<RegistryLimits>(roster.GetSection("Limits"));
+        builder.Services.Configure<AuthOptions>(roster.GetSection("Auth"));
+        var rateLimit = roster.GetSection("RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions();
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RegistryNodeHost>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RegistryNodeHost>());
+        builder.Services.AddSingleton<TokenAuthorizer>();
+        builder.Services.AddSingleton<HttpMetrics>();
+        if (rateLimit.PermitsPerSecond > 0)
+        {
+            builder.Services.AddRateLimiter(options =>
+            {
+                options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                    RateLimitPartition.GetTokenBucketLimiter(
+                        context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                        _ => new TokenBucketRateLimiterOptions
+                        {
+                            TokenLimit = Math.Max(rateLimit.Burst, rateLimit.PermitsPerSecond),
+                            TokensPerPeriod = rateLimit.PermitsPerSecond,
+                            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                            QueueLimit = 0,
+                        }));
+                options.OnRejected = (rejected, cancellationToken) =>
+                {
+                    var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
+                        ? (int)Math.Ceiling(wait.TotalSeconds)
+                        : 1;
+                    return new ValueTask(Problems.Result(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests",
+                        $"Over the limit of {rateLimit.PermitsPerSecond} requests per second; retry after {retryAfter} s.", null,
+                        Math.Max(1, retryAfter)).ExecuteAsync(rejected.HttpContext));
+                };
+            });
+        }
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        var metrics = app.Services.GetRequiredService<HttpMetrics>();
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        app.Use(async (context, next) =>
+        {
+            var started = time.GetTimestamp();
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                metrics.Record(context.Request.Method, route, context.Response.StatusCode, time.GetElapsedTime(started));
+            }
+        });
+        if (rateLimit.PermitsPerSecond > 0)
+        {
+            app.UseRateLimiter();
+        }
+
+        var api = app.MapGroup("/api/v1");
+        InstanceEndpoints.Map(api);
+        ServiceEndpoints.Map(api);
+        LeaseEndpoints.Map(api);
+        WatchEndpoints.Map(api);
+        StatusEndpoints.Map(app);
+        app.MapFallback((HttpContext context) => Problems.Result(
+            StatusCodes.Status404NotFound, "no-such-route", "Not found", $"No API at {context.Request.Method} {context.Request.Path}.", "path"));
+        return app;
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Options;
+using Roster.Server.Api;
+
+namespace Roster.Server.Security;
+
+/// <summary>One bearer token and what it may do.</summary>
+public sealed class AccessToken
+{
+    public string Token { get; set; } = string.Empty;
+
+    /// <summary>Namespaces it applies to; <c>*</c> for all.</summary>
+    public List<string> Namespaces { get; set; } = [];
+
+    /// <summary>True to allow changes (register, renew, deregister, operator state); reads are always allowed.</summary>
+    public bool Write { get; set; }
+}
+
+public sealed class AuthOptions
+{
+    /// <summary>When empty (the default), the API is open: run it on a private network or behind a proxy.</summary>
+    public List<AccessToken> Tokens { get; set; } = [];
+}
+
+/// <summary>
+/// Checks <c>Authorization: Bearer ...</c> against the configured tokens: 401 when missing or unknown,
+/// 403 when the token has no right for that namespace or for writing.
+/// </summary>
+internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
+{
+    private readonly Dictionary<string, AccessToken> _tokens =
+        options.Value.Tokens.Where(t => t.Token.Length > 0).ToDictionary(t => t.Token, StringComparer.Ordinal);
+
+    public bool Enabled => _tokens.Count > 0;
+
+    /// <summary>Returns a problem to answer with, or null when allowed.</summary>
+    public IResult? Check(HttpContext context, string @namespace, bool write)
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
+                "A bearer token is required (Authorization: Bearer <token>).", "Authorization");
+        }
+
+        if (!_tokens.TryGetValue(header["Bearer ".Length..].Trim(), out var token))
+        {
+            return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
+                "The bearer token is not known to this registry.", "Authorization");
+        }
+
+        if (!token.Namespaces.Contains("*") && !token.Namespaces.Contains(@namespace))
+        {
+            return Problems.Result(StatusCodes.Status403Forbidden, "forbidden", "Forbidden",
+                $"The token has no access to namespace '{@namespace}'.", "namespace");
+        }
+
+        return write && !token.Write
+            ? Problems.Result(StatusCodes.Status403Forbidden, "forbidden", "Forbidden",
+                $"The token may read but not change namespace '{@namespace}'.", "Authorization")
+            : null;
+    }
+}
