@@ -1,1 +1,3 @@
-﻿Console.WriteLine("Hello, World!");
+using Roster.Cli;
+
+return await RosterCommandLine.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

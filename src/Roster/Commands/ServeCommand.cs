@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Roster.Server;
+
+namespace Roster.Cli.Commands;
+
+/// <summary><c>roster serve</c>: runs a registry node in this process until Ctrl+C or SIGTERM.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "TCP port of the HTTP API.", DefaultValueFactory = _ => 8080 };
+        var host = new Option<string>("--host")
+        {
+            Description = "Address to listen on. 127.0.0.1 keeps the node private to this machine; 0.0.0.0 serves the network.",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory of the durable log.", DefaultValueFactory = _ => "./data" };
+        var inMemory = new Option<bool>("--in-memory") { Description = "Keep nothing on disk; a restart starts empty." };
+        var command = new Command("serve", "Run a registry node. Further --Roster:Section:Key=value arguments set any option (see README).")
+        {
+            port, host, dataDir, inMemory,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var portValue = parse.GetValue(port);
+            if (portValue is < 0 or > 65535)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("error: --port must be between 0 and 65535.").ConfigureAwait(false);
+                return RosterCommandLine.BadArguments;
+            }
+
+            string[] serverArgs =
+            [
+                $"--urls=http://{parse.GetValue(host)}:{portValue}",
+                $"--Roster:Storage:DataDirectory={parse.GetValue(dataDir)}",
+                $"--Roster:Storage:InMemory={parse.GetValue(inMemory)}",
+                .. parse.UnmatchedTokens,
+            ];
+            var app = RosterServer.Build(serverArgs);
+            await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+}

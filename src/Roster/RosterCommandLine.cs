@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Roster.Cli.Commands;
+
+namespace Roster.Cli;
+
+/// <summary>
+/// The <c>roster</c> command line: <c>roster serve</c> runs a registry node; every other command talks to
+/// a running node over its HTTP API. Exit codes: 0 success, 1 the node refused the request, 2 the node
+/// could not be reached, 3 bad command-line arguments.
+/// </summary>
+internal static class RosterCommandLine
+{
+    public const int Refused = 1;
+    public const int Unreachable = 2;
+    public const int BadArguments = 3;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Roster: a service registry and discovery system for .NET microservices.");
+        root.Add(ServeCommand.Create());
+        foreach (var command in ClientCommands.Create(output))
+        {
+            root.Add(command);
+        }
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.CommandResult.Command is not null)
+        {
+            foreach (var parseError in parsed.Errors)
+            {
+                await error.WriteLineAsync($"error: {parseError.Message}").ConfigureAwait(false);
+            }
+
+            return BadArguments;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+    }
+}
