@@ -102,6 +102,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
             throw new NodeNotReadyException();
         }
 
+        if (AnswerWithoutLog(change) is { } answered)
+        {
+            return answered;
+        }
+
         var requestId = Interlocked.Increment(ref _nextRequestId);
         var applied = new TaskCompletionSource<ApplyOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiters[requestId] = applied;
@@ -117,6 +122,43 @@ public sealed partial class RegistryNode : IAsyncDisposable
         {
             _waiters.TryRemove(requestId, out _);
         }
+    }
+
+    /// <summary>
+    /// Answers a change that the current state already decides, so it never reaches the log: a refusal
+    /// (unknown instance, old incarnation) changes nothing, not even the revision, and an identical
+    /// registration only renews its lease. The applier still decides every change that is appended;
+    /// this only keeps certain answers off the write path.
+    /// </summary>
+    private ApplyOutcome? AnswerWithoutLog(Change change)
+    {
+        var state = State;
+        var existing = state.FindInstance(change.Key);
+        var expected = change switch
+        {
+            RegisterChange register => register.ExpectedIncarnation,
+            DeregisterChange deregister => deregister.ExpectedIncarnation,
+            _ => 0,
+        };
+        if (existing is null && change is not RegisterChange { ExpectedIncarnation: 0 } && change is not ExpireChange)
+        {
+            return new ApplyOutcome(OutcomeStatus.NotFound, null, state.Revision);
+        }
+
+        if (existing is not null && expected != 0 && existing.Incarnation != expected)
+        {
+            return new ApplyOutcome(OutcomeStatus.StaleIncarnation, existing, state.Revision);
+        }
+
+        if (change is RegisterChange { ExpectedIncarnation: 0 } fresh
+            && existing is not null
+            && existing.Registration == fresh.Registration
+            && (existing.Registration.Kind == InstanceKind.Persistent || Leases.TryRenew(change.Key, existing.Incarnation)))
+        {
+            return new ApplyOutcome(OutcomeStatus.Unchanged, existing, state.Revision);
+        }
+
+        return null;
     }
 
     /// <summary>

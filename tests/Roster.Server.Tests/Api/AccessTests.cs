@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Roster.Server.Tests.Support;
+
+namespace Roster.Server.Tests.Api;
+
+public sealed class AccessTests
+{
+    private static readonly object Body = new { address = "10.0.0.1", port = 80 };
+
+    [Fact]
+    public async Task Tokens_MissingIs401_WrongNamespaceOrReadOnlyIs403_AndNothingChanges()
+    {
+        await using var server = await RosterTestServer.StartAsync(
+            true,
+            "--Roster:Auth:Tokens:0:Token=writer-prod", "--Roster:Auth:Tokens:0:Namespaces:0=prod", "--Roster:Auth:Tokens:0:Write=true",
+            "--Roster:Auth:Tokens:1:Token=reader-all", "--Roster:Auth:Tokens:1:Namespaces:0=*");
+
+        async Task<(HttpStatusCode Status, string? Field)> PutAsync(string ns, string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri($"/api/v1/namespaces/{ns}/services/orders/instances/a1", UriKind.Relative))
+            {
+                Content = RosterTestServer.Json(Body),
+            };
+            if (token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            using var response = await server.Client.SendAsync(request);
+            var field = response.IsSuccessStatusCode ? null : (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString();
+            return (response.StatusCode, field);
+        }
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "Authorization"), await PutAsync("prod", null));
+        Assert.Equal((HttpStatusCode.Unauthorized, "Authorization"), await PutAsync("prod", "guess"));
+        Assert.Equal((HttpStatusCode.Forbidden, "namespace"), await PutAsync("staging", "writer-prod"));
+        Assert.Equal((HttpStatusCode.Forbidden, "Authorization"), await PutAsync("prod", "reader-all"));
+        Assert.Equal(0, (await server.GetJsonAsync("/api/v1/status")).GetProperty("revision").GetInt64());
+        Assert.Equal((HttpStatusCode.Created, (string?)null), await PutAsync("prod", "writer-prod"));
+    }
+
+    [Fact]
+    public async Task RateLimit_Exceeded_Is429WithRetryAfter()
+    {
+        await using var server = await RosterTestServer.StartAsync(true, "--Roster:RateLimit:PermitsPerSecond=3");
+
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 20 && refused is null; i++)
+        {
+            var response = await server.RegisterAsync("prod", "orders", $"a{i}", Body);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused = response;
+            }
+            else
+            {
+                response.Dispose();
+            }
+        }
+
+        Assert.NotNull(refused);
+        using (refused)
+        {
+            Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(429, problem.GetProperty("status").GetInt32());
+        }
+    }
+}

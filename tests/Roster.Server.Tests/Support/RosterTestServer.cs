@@ -1,0 +1,89 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Roster.Server.Tests.Support;
+
+/// <summary>A registry node in this process: real Kestrel on 127.0.0.1, an ephemeral port, real storage.</summary>
+public sealed class RosterTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string? _dataDirectory;
+
+    private RosterTestServer(WebApplication app, Uri address, string? dataDirectory)
+    {
+        _app = app;
+        _dataDirectory = dataDirectory;
+        Address = address;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri Address { get; }
+
+    public HttpClient Client { get; }
+
+    /// <summary>Starts a node. Durable under a fresh temporary directory unless <paramref name="inMemory"/>.</summary>
+    public static async Task<RosterTestServer> StartAsync(bool inMemory = false, params string[] settings)
+    {
+        var dataDirectory = inMemory ? null : Path.Combine(Path.GetTempPath(), "roster-test-" + Guid.NewGuid().ToString("N"));
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--Roster:Storage:InMemory={inMemory}",
+            $"--Roster:Storage:DataDirectory={dataDirectory ?? "unused"}",
+            .. settings,
+        ];
+        var app = RosterServer.Build(args, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var server = new RosterTestServer(app, new Uri(address), dataDirectory);
+        await server.WaitReadyAsync();
+        return server;
+    }
+
+    public async Task WaitReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await Client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode != System.Net.HttpStatusCode.OK)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The node did not become ready.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    public async Task<HttpResponseMessage> RegisterAsync(string ns, string service, string id, object body)
+    {
+        using var content = Json(body);
+        return await Client.PutAsync(new Uri($"/api/v1/namespaces/{ns}/services/{service}/instances/{Uri.EscapeDataString(id)}", UriKind.Relative), content);
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Client.GetAsync(new Uri(path, UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public static StringContent Json(object body) =>
+        new(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_dataDirectory is not null && Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+}
