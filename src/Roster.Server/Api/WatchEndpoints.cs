@@ -17,7 +17,8 @@ internal static class WatchEndpoints
 {
     public static void Map(RouteGroupBuilder api) => api.MapGet("/namespaces/{ns}/watch", WatchAsync);
 
-    private static async Task<IResult> WatchAsync(string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+    private static async Task<IResult> WatchAsync(
+        string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime)
     {
         if (((Names.CheckName("namespace", ns) is { } nsError ? Problems.Invalid(nsError) : null)
             ?? auth.Check(context, ns, write: false)) is { } refused)
@@ -60,13 +61,15 @@ internal static class WatchEndpoints
             return Problems.NotReady();
         }
 
-        await StreamAsync(context, node, ns, services, since).ConfigureAwait(false);
+        // Kestrel stops before the node and waits for open requests: end streams as soon as stopping starts.
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        await StreamAsync(context, node, ns, services, since, streaming.Token).ConfigureAwait(false);
         return Results.Empty;
     }
 
-    private static async Task StreamAsync(HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since)
+    private static async Task StreamAsync(
+        HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since, CancellationToken cancellationToken)
     {
-        var cancellationToken = context.RequestAborted;
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -101,7 +104,12 @@ internal static class WatchEndpoints
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The client went away.
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                // The node is stopping: tell the client where to resume, on this node later or another.
+                writer.Write(RegistryJson.DisconnectFrame("shutdown", lastRevision));
+                await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 }

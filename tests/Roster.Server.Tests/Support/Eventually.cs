@@ -1,0 +1,19 @@
+namespace Roster.Server.Tests.Support;
+
+/// <summary>Waits for a condition with a deadline instead of sleeping for a fixed time.</summary>
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+}
