@@ -1,0 +1,131 @@
+using System.Diagnostics;
+
+namespace Roster.Server.Tests.Support;
+
+/// <summary>
+/// <c>roster serve</c> as a separate process on 127.0.0.1 and an ephemeral port, so a test can SIGKILL
+/// it. Stopped by its PID when disposed, never by name.
+/// </summary>
+public sealed class RosterProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private RosterProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri Address { get; }
+
+    public HttpClient Client { get; }
+
+    public static async Task<RosterProcess> StartAsync(string dataDirectory, params string[] settings)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "roster.dll"), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory, .. settings])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start roster.");
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lines = new List<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                listening.TrySetException(new InvalidOperationException("roster exited:\n" + string.Join('\n', lines)));
+                return;
+            }
+
+            lock (lines)
+            {
+                lines.Add(e.Data);
+            }
+
+            const string marker = "Now listening on: ";
+            var at = e.Data.IndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                listening.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Trim()));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (lines)
+            {
+                lines.Add("stderr: " + e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var roster = new RosterProcess(process, address);
+            await roster.WaitReadyAsync();
+            return roster;
+        }
+        catch
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no final checkpoint, no flush.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var response = await Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("roster did not become ready.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
