@@ -3,10 +3,13 @@ namespace Roster.Server.Tests.Support;
 /// <summary>Waits for a condition with a deadline instead of sleeping for a fixed time.</summary>
 internal static class Eventually
 {
-    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    public static Task TrueAsync(Func<bool> condition, string what, TimeSpan? within = null) =>
+        TrueAsync(() => Task.FromResult(condition()), what, within);
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(10));
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
