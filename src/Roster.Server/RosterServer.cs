@@ -29,6 +29,9 @@ public static class RosterServer
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+
+        // Per-request logs cost more than the registration itself; configuration can turn them back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var roster = builder.Configuration.GetSection("Roster");
         builder.Services.Configure<StorageOptions>(roster.GetSection("Storage"));
         builder.Services.Configure<RegistryNodeOptions>(roster.GetSection("Node"));
@@ -81,8 +84,7 @@ public static class RosterServer
             }
             finally
             {
-                var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-                metrics.Record(context.Request.Method, route, context.Response.StatusCode, time.GetElapsedTime(started));
+                metrics.Record(context.GetEndpoint(), context.Request.Method, context.Response.StatusCode, time.GetElapsedTime(started));
             }
         });
         if (rateLimit.PermitsPerSecond > 0)

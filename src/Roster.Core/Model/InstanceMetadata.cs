@@ -27,7 +27,10 @@ public sealed class InstanceMetadata : IEquatable<InstanceMetadata>
 
     public int Count { get; }
 
-    /// <summary>Builds the canonical form. Callers validate sizes first (see <c>RegistrationValidator</c>).</summary>
+    [ThreadStatic]
+    private static CanonicalWriter? t_writer;
+
+    /// <summary>Builds the canonical form. Callers validate sizes first (see <c>RegistrationInput</c>).</summary>
     public static InstanceMetadata From(IEnumerable<KeyValuePair<string, string>>? pairs)
     {
         if (pairs is null)
@@ -35,25 +38,27 @@ public sealed class InstanceMetadata : IEquatable<InstanceMetadata>
             return Empty;
         }
 
-        var sorted = pairs.OrderBy(p => p.Key, StringComparer.Ordinal).ToArray();
+        var sorted = pairs.ToArray();
         if (sorted.Length == 0)
         {
             return Empty;
         }
 
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (sorted.Length * 32));
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (key, value) in sorted)
-            {
-                writer.WriteString(key, value);
-            }
+        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
 
-            writer.WriteEndObject();
+        // One reusable buffer and writer per thread: the only allocation left is the result.
+        var canonical = t_writer ??= new CanonicalWriter();
+        canonical.Buffer.ResetWrittenCount();
+        canonical.Writer.Reset(canonical.Buffer);
+        canonical.Writer.WriteStartObject();
+        foreach (var (key, value) in sorted)
+        {
+            canonical.Writer.WriteString(key, value);
         }
 
-        return new InstanceMetadata(buffer.WrittenSpan.ToArray(), sorted.Length);
+        canonical.Writer.WriteEndObject();
+        canonical.Writer.Flush();
+        return new InstanceMetadata(canonical.Buffer.WrittenSpan.ToArray(), sorted.Length);
     }
 
     /// <summary>Restores metadata from its canonical bytes (as stored in the log).</summary>
@@ -88,4 +93,13 @@ public sealed class InstanceMetadata : IEquatable<InstanceMetadata>
     }
 
     public override string ToString() => Encoding.UTF8.GetString(_utf8Json);
+
+    private sealed class CanonicalWriter
+    {
+        public System.Buffers.ArrayBufferWriter<byte> Buffer { get; } = new(512);
+
+        public Utf8JsonWriter Writer { get; }
+
+        public CanonicalWriter() => Writer = new Utf8JsonWriter(Buffer);
+    }
 }

@@ -17,7 +17,7 @@ public sealed partial class RegistryNode
     private async Task RunApplierAsync(long fromPosition, CancellationToken cancellationToken)
     {
         var events = new List<ChangeEvent>();
-        var answers = new List<(TaskCompletionSource<ApplyOutcome> Waiter, ApplyOutcome Outcome)>();
+        var answers = new List<(PendingWrite Waiter, ApplyOutcome Outcome)>();
         try
         {
             await foreach (var batch in _storage.Log.ReadAsync(fromPosition, cancellationToken).ConfigureAwait(false))

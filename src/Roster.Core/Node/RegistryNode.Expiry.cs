@@ -16,6 +16,7 @@ public sealed partial class RegistryNode
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
+                SweepOverdueWrites();
                 if (IsReady)
                 {
                     await ExpireDueLeasesAsync(cancellationToken).ConfigureAwait(false);

@@ -22,6 +22,9 @@ public sealed partial class RegistryNode
     [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Checkpoint written at revision {Revision}")]
     private static partial void LogCheckpointWritten(ILogger logger, long revision);
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Appending {Count} changes to the log failed")]
+    private static partial void LogAppendFailed(ILogger logger, Exception exception, int count);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
 }

@@ -24,13 +24,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RegistryStateMachine _machine;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<ApplyOutcome>> _waiters = new();
+    private readonly ConcurrentDictionary<long, PendingWrite> _waiters = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const int MaxWritesPerAppend = 4096;
+
+    private readonly System.Threading.Channels.Channel<PendingWrite> _submissions =
+        System.Threading.Channels.Channel.CreateUnbounded<PendingWrite>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+
     private long _nextRequestId;
     private Task _applier = Task.CompletedTask;
     private Task _expiry = Task.CompletedTask;
     private Task _keepAlive = Task.CompletedTask;
+    private Task _appender = Task.CompletedTask;
     private int _disposed;
 
     private RegistryNode(NodeStorage storage, RegistryNodeOptions options, TimeProvider time, ILogger logger)
@@ -108,20 +114,108 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
 
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        var applied = new TaskCompletionSource<ApplyOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiters[requestId] = applied;
+        var pending = new PendingWrite(new ChangeEnvelope(NodeId, requestId, change), _time.GetTimestamp());
+        _waiters[requestId] = pending;
         try
         {
-            var started = _time.GetTimestamp();
-            await _storage.Log.AppendAsync([new ChangeEnvelope(NodeId, requestId, change)], cancellationToken)
-                .WaitAsync(_options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
-            Metrics.LogAppendLatency.Record(_time.GetElapsedTime(started));
-            return await applied.Task.WaitAsync(_options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
+            // The appender loop takes it from here; the applier answers it. No timer per write: the
+            // deadline is enforced by SweepOverdueWrites on the expiry loop.
+            if (!_submissions.Writer.TryWrite(pending))
+            {
+                throw new NodeNotReadyException();
+            }
+
+            return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _waiters.TryRemove(requestId, out _);
         }
+    }
+
+    /// <summary>
+    /// Hands submitted writes to the log in batches: a burst costs one append (and one continuation) per
+    /// batch instead of per write, and a failed append fails exactly the writes that were in it.
+    /// </summary>
+    private async Task RunAppenderAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<PendingWrite>();
+        var reader = _submissions.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxWritesPerAppend && reader.TryRead(out var write))
+                {
+                    if (!write.Task.IsCompleted)
+                    {
+                        batch.Add(write);
+                    }
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                var envelopes = new ChangeEnvelope[batch.Count];
+                for (var i = 0; i < envelopes.Length; i++)
+                {
+                    envelopes[i] = batch[i].Envelope;
+                }
+
+                // Not awaited: the log keeps appends in order and commits whatever is queued together, so
+                // the next batch can go while this one is being made durable. Failure fails this batch.
+                var writes = batch.ToArray();
+                _ = _storage.Log.AppendAsync(envelopes, CancellationToken.None).ContinueWith(
+                    static (append, state) =>
+                    {
+                        var (node, writes, started) = ((RegistryNode, PendingWrite[], long))state!;
+                        if (append.IsCompletedSuccessfully)
+                        {
+                            node.Metrics.LogAppendLatency.Record(node._time.GetElapsedTime(started));
+                            return;
+                        }
+
+                        var error = append.Exception?.InnerException ?? new OperationCanceledException("The append was cancelled.");
+                        LogAppendFailed(node._logger, error, writes.Length);
+                        foreach (var write in writes)
+                        {
+                            write.TrySetException(error);
+                        }
+                    },
+                    (this, writes, _time.GetTimestamp()),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Fails writes that were not applied within <see cref="RegistryNodeOptions.WriteTimeout"/>.</summary>
+    private void SweepOverdueWrites()
+    {
+        var overdue = _time.GetTimestamp() - (long)(_options.WriteTimeout.TotalSeconds * _time.TimestampFrequency);
+        foreach (var (_, write) in _waiters)
+        {
+            if (write.StartedAt < overdue)
+            {
+                write.TrySetException(new TimeoutException($"The write was not applied within {_options.WriteTimeout}."));
+            }
+        }
+    }
+
+    /// <summary>A caller waiting for its change to be applied.</summary>
+    private sealed class PendingWrite(ChangeEnvelope envelope, long startedAt)
+        : TaskCompletionSource<ApplyOutcome>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public ChangeEnvelope Envelope { get; } = envelope;
+
+        public long StartedAt { get; } = startedAt;
     }
 
     /// <summary>
@@ -195,7 +289,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_applier, _expiry, _keepAlive).ConfigureAwait(false);
+        _submissions.Writer.TryComplete();
+        await Task.WhenAll(_applier, _expiry, _keepAlive, _appender).ConfigureAwait(false);
         await WriteFinalCheckpointAsync().ConfigureAwait(false);
         Watches.EndAll("shutdown");
         foreach (var waiter in _waiters.Values)
@@ -229,6 +324,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         _applier = Task.Run(() => RunApplierAsync(_machine.State.Revision + 1, stopping), CancellationToken.None);
         _expiry = Task.Run(() => RunExpiryAsync(stopping), CancellationToken.None);
         _keepAlive = Task.Run(() => RunKeepAliveAsync(stopping), CancellationToken.None);
+        _appender = Task.Run(() => RunAppenderAsync(stopping), CancellationToken.None);
         if (_catchUpTarget <= _machine.State.Revision)
         {
             MarkReady();

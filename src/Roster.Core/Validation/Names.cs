@@ -90,7 +90,7 @@ public static class Names
         }
 
         if (IPAddress.TryParse(value, out var ip)
-            && (ip.AddressFamily == AddressFamily.InterNetworkV6 || value.Count(c => c == '.') == 3))
+            && (ip.AddressFamily == AddressFamily.InterNetworkV6 || value.AsSpan().Count('.') == 3))
         {
             return null;
         }

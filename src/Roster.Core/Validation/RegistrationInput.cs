@@ -16,6 +16,9 @@ public sealed record RegistrationInput(
     int? TtlSeconds,
     bool? Persistent)
 {
+    private static readonly System.Buffers.SearchValues<char> SchemeCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789+-.");
+
     /// <summary>Checks every field and builds the <see cref="Registration"/>, or returns the first error.</summary>
     public (Registration? Registration, FieldError? Error) Validate(RegistryLimits limits, RegistryNodeOptions options)
     {
@@ -38,7 +41,7 @@ public sealed record RegistrationInput(
 
         var scheme = Scheme ?? Registration.DefaultScheme;
         if (scheme.Length is 0 or > 32 || !char.IsAsciiLetterLower(scheme[0])
-            || !scheme.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '+' or '-' or '.'))
+            || scheme.AsSpan().ContainsAnyExcept(SchemeCharacters))
         {
             return (null, new FieldError("scheme", "scheme must be a lower-case URI scheme such as http, https or grpc."));
         }
@@ -101,7 +104,20 @@ public sealed record RegistrationInput(
             return new FieldError(field, $"{field} is longer than {limits.MaxLabelLength} characters.");
         }
 
-        return value.Any(char.IsControl) ? new FieldError(field, $"{field} must not contain control characters.") : null;
+        return HasControl(value) ? new FieldError(field, $"{field} must not contain control characters.") : null;
+    }
+
+    private static bool HasControl(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static FieldError? CheckMetadata(IReadOnlyDictionary<string, string>? metadata, RegistryLimits limits)
@@ -119,7 +135,7 @@ public sealed record RegistrationInput(
         var total = 0;
         foreach (var (key, value) in metadata)
         {
-            if (key.Length == 0 || key.Length > limits.MaxMetadataKeyLength || key.Any(char.IsControl))
+            if (key.Length == 0 || key.Length > limits.MaxMetadataKeyLength || HasControl(key))
             {
                 return new FieldError(
                     $"metadata.{key}", $"metadata keys must be 1 to {limits.MaxMetadataKeyLength} characters without control characters.");

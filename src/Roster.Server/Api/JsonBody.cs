@@ -24,27 +24,47 @@ internal static class JsonBody
             return (null, Problems.TooLarge(maxBytes));
         }
 
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        // Read through the request pipe: no per-request buffers, and the size limit is checked as data arrives.
+        var reader = request.BodyReader;
+        while (true)
         {
-            if (buffer.Length + read > maxBytes)
+            var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            if (read.Buffer.Length > maxBytes)
             {
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
                 return (null, Problems.TooLarge(maxBytes));
             }
 
-            await buffer.WriteAsync(chunk.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
-        }
+            if (!read.IsCompleted)
+            {
+                // Consume nothing yet; ask for more until the whole body is buffered.
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                continue;
+            }
 
-        if (buffer.Length == 0)
+            try
+            {
+                return Parse(read.Buffer, type);
+            }
+            finally
+            {
+                reader.AdvanceTo(read.Buffer.End);
+            }
+        }
+    }
+
+    private static (T? Value, IResult? Problem) Parse<T>(System.Buffers.ReadOnlySequence<byte> body, JsonTypeInfo<T> type)
+        where T : class
+    {
+        if (body.IsEmpty)
         {
             return (null, Problems.Invalid("body", "The request body is empty; a JSON object is required."));
         }
 
         try
         {
-            var value = JsonSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type);
+            var jsonReader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = type.Options.MaxDepth });
+            var value = JsonSerializer.Deserialize(ref jsonReader, type);
             return value is null
                 ? (null, Problems.Invalid("body", "The request body must be a JSON object."))
                 : (value, null);

@@ -136,3 +136,29 @@ public sealed class RegistryStateMachineTests
         Assert.Equal(Enumerable.Range(1, _events.Count).Select(i => (long)i), _events.Select(e => e.Sequence));
     }
 }
+
+public sealed class InstanceDigestTests
+{
+    /// <summary>Clients reproduce the digest from the documented text; this pins the byte layout.</summary>
+    [Fact]
+    public void Compute_HashesTheDocumentedText()
+    {
+        var metadata = InstanceMetadata.From([new("b", "2"), new("a", "1")]);
+        var instance = new InstanceRecord(
+            "10.0.0.5:8080",
+            new Registration("10.0.0.5", 8080, "http", "eu-1a", "1.2", 100, metadata, InstanceKind.Ephemeral, 10),
+            new OperatorState(true, false, null),
+            42,
+            43);
+        var text = "10.0.0.5:8080\n10.0.0.5\n8080\nhttp\neu-1a\n1.2\n100\n0\n1\n0\n42\n{\"a\":\"1\",\"b\":\"2\"}";
+
+        var expected = 14695981039346656037UL;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(text))
+        {
+            expected = (expected ^ b) * 1099511628211UL;
+        }
+
+        Assert.Equal(expected, InstanceDigest.Compute(instance));
+        Assert.Equal(16, InstanceDigest.Format(expected).Length);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Roster.Core.Log;
+using Roster.Core.Model;
+using Roster.Core.Node;
+using Roster.Core.Validation;
+
+namespace Roster.Bench;
+
+/// <summary>
+/// Bytes allocated by each step of the write path, in this process, after warm-up: a developer aid
+/// for finding what to trim (`alloc` workload). Not a throughput figure.
+/// </summary>
+internal static class AllocationProbe
+{
+    public static async Task RunAsync(byte[] body)
+    {
+        Console.WriteLine("alloc: managed bytes allocated per registration, by step of the write path");
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var node = await RegistryNode.StartAsync(NodeStorage.InMemory(), new RegistryNodeOptions(), TimeProvider.System, NullLogger.Instance, CancellationToken.None);
+        await node.WhenReady;
+        var limits = new RegistryLimits();
+        const int rounds = 20_000;
+        var results = new Dictionary<string, long>();
+
+        for (var pass = 0; pass < 2; pass++)
+        {
+            long Measure(string step, Action<int> action)
+            {
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                for (var i = 0; i < rounds; i++)
+                {
+                    action(i);
+                }
+
+                var bytes = (GC.GetTotalAllocatedBytes(precise: true) - before) / rounds;
+                results[step] = bytes;
+                return bytes;
+            }
+
+            Measure("parse JSON body (Dictionary metadata)", _ => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(body, options));
+            var input = new RegistrationInput("10.20.30.40", 8080, null, "eu-west-1a", "1.4.2", null,
+                JsonSerializer.Deserialize<Dictionary<string, string>>(JsonDocument.Parse(body).RootElement.GetProperty("metadata").GetRawText()), 60, null);
+            Measure("validate + canonical metadata", _ => input.Validate(limits, node.Options));
+            var registration = input.Validate(limits, node.Options).Registration!;
+            Measure("instance record (digest)", i => _ = new InstanceRecord("id", registration, OperatorState.None, i, i));
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            var offset = pass * rounds * 10;
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(t => Task.Run(async () =>
+            {
+                for (var i = t; i < rounds; i += 64)
+                {
+                    await node.SubmitAsync(new RegisterChange(new InstanceKey("bench", $"svc{i % 50}", $"i{offset + i}"), registration, 0), CancellationToken.None);
+                }
+            })));
+            results["submit + log + apply + lease (whole node)"] = (GC.GetTotalAllocatedBytes(precise: true) - before) / rounds;
+        }
+
+        foreach (var (step, bytes) in results)
+        {
+            Console.WriteLine($"  {step}: {bytes:N0} bytes");
+        }
+
+        await node.DisposeAsync();
+    }
+}
