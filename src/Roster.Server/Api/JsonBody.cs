@@ -61,10 +61,24 @@ internal static class JsonBody
             return (null, Problems.Invalid("body", "The request body is empty; a JSON object is required."));
         }
 
+        // The serializer reports the path of an error (over-deep, wrong type) only when it owns the
+        // reader, so give it one contiguous span: the body itself, or one pooled copy of it.
+        byte[]? rented = null;
         try
         {
-            var jsonReader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = type.Options.MaxDepth });
-            var value = JsonSerializer.Deserialize(ref jsonReader, type);
+            ReadOnlySpan<byte> json;
+            if (body.IsSingleSegment)
+            {
+                json = body.FirstSpan;
+            }
+            else
+            {
+                rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)body.Length);
+                body.CopyTo(rented);
+                json = rented.AsSpan(0, (int)body.Length);
+            }
+
+            var value = JsonSerializer.Deserialize(json, type);
             return value is null
                 ? (null, Problems.Invalid("body", "The request body must be a JSON object."))
                 : (value, null);
@@ -72,6 +86,13 @@ internal static class JsonBody
         catch (JsonException ex)
         {
             return (null, Problems.Invalid(FieldOf(ex), Describe(ex)));
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
