@@ -74,7 +74,7 @@ internal static class JsonBody
             else
             {
                 rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)body.Length);
-                body.CopyTo(rented);
+                System.Buffers.BuffersExtensions.CopyTo(body, rented);
                 json = rented.AsSpan(0, (int)body.Length);
             }
 
