@@ -17,50 +17,123 @@ public enum RenewStatus : byte
 /// <summary>
 /// The leases this node owns, by incarnation (unique in a registry, so a renewal is one lookup).
 /// <para>
-/// Ownership: entries are added and removed only by the applier; renewals, from any request thread,
-/// only move a lease's expiry forward with an atomic write. Renewals never enter the change log.
+/// Ownership: leases are added and removed only by the applier; renewals, from any request thread,
+/// only move a lease's due time forward with an atomic write; the expiry pass alone owns the timing
+/// wheel. Renewals never enter the change log.
+/// </para>
+/// <para>
+/// Finding what is due: a lazy timing wheel. A lease sits in the slot of the due time it had when it
+/// was placed; a renewal does not move it. When its slot comes up, a lease still due is reported (and
+/// checked again next pass until it is gone), a renewed one is placed again at its new due time. So a
+/// lease costs about one look per TTL, not one per pass: a node holding 100 000 leases does not walk
+/// them four times a second.
 /// </para>
 /// </summary>
-public sealed class LeaseTable(TimeProvider time)
+public sealed class LeaseTable
 {
+    private readonly TimeProvider _time;
+    private readonly long _slotWidth;
     private readonly ConcurrentDictionary<long, Lease> _leases = new();
+    private readonly ConcurrentDictionary<string, StrongBox> _countByNamespace = new(StringComparer.Ordinal);
+
+    // New leases, handed from the applier to the expiry pass.
+    private readonly ConcurrentQueue<Lease> _arrivals = new();
+
+    // Owned by the expiry pass alone: slot number (due time / slot width) to the leases placed there.
+    private readonly SortedDictionary<long, List<Lease>> _wheel = [];
+
+    public LeaseTable(TimeProvider time)
+    {
+        _time = time;
+        _slotWidth = Math.Max(1, time.TimestampFrequency / 10);
+    }
 
     public int Count => _leases.Count;
 
-    /// <summary>Creates or refreshes the lease of <paramref name="instance"/>, due one TTL from now.</summary>
+    /// <summary>Leases held in <paramref name="namespace"/>.</summary>
+    public int CountIn(string @namespace) =>
+        _countByNamespace.TryGetValue(@namespace, out var count) ? Volatile.Read(ref count.Value) : 0;
+
+    /// <summary>Creates or refreshes the lease of <paramref name="instance"/>, due one TTL from now. Applier only.</summary>
     internal void Put(InstanceKey key, InstanceRecord instance)
     {
-        var ttl = TimeSpan.FromSeconds(instance.Registration.TtlSeconds);
-        var lease = _leases.GetOrAdd(instance.Incarnation, static (incarnation, arg) => new Lease(arg.key, incarnation, arg.ttl, arg.frequency), (key, ttl, frequency: time.TimestampFrequency));
-        lease.Ttl = ttl;
-        lease.Renew(time.GetTimestamp());
+        var ttl = (long)(instance.Registration.TtlSeconds * (double)_time.TimestampFrequency);
+        if (!_leases.TryGetValue(instance.Incarnation, out var lease))
+        {
+            lease = new Lease(key, instance.Incarnation, ttl);
+            lease.Renew(_time.GetTimestamp());
+            _leases[instance.Incarnation] = lease;
+            Interlocked.Increment(ref _countByNamespace.GetOrAdd(key.Namespace, static _ => new StrongBox()).Value);
+            _arrivals.Enqueue(lease);
+            return;
+        }
+
+        lease.TtlTicks = ttl;
+        lease.Renew(_time.GetTimestamp());
     }
 
-    internal void Remove(long incarnation) => _leases.TryRemove(incarnation, out _);
+    /// <summary>Drops a lease (its instance is gone). Applier only.</summary>
+    internal void Remove(long incarnation)
+    {
+        if (_leases.TryRemove(incarnation, out var lease))
+        {
+            lease.MarkRemoved();
+            Interlocked.Decrement(ref _countByNamespace[lease.Key.Namespace].Value);
+        }
+    }
 
-    /// <summary>Moves the lease's expiry one TTL ahead when <paramref name="incarnation"/> is the one held for <paramref name="key"/>.</summary>
+    /// <summary>Moves the lease's due time one TTL ahead when <paramref name="incarnation"/> is the one held for <paramref name="key"/>.</summary>
     public bool TryRenew(in InstanceKey key, long incarnation)
     {
         if (_leases.TryGetValue(incarnation, out var lease) && lease.Key == key)
         {
-            lease.Renew(time.GetTimestamp());
+            lease.Renew(_time.GetTimestamp());
             return true;
         }
 
         return false;
     }
 
-    /// <summary>Leases due now that were not yet handed for expiry, and the number of leases by namespace.</summary>
-    internal void CollectDue(List<Lease> due, Dictionary<string, int> leasedByNamespace)
+    /// <summary>Leases due now and not yet handed for expiry. Expiry pass only.</summary>
+    internal void CollectDue(List<Lease> due)
     {
-        var now = time.GetTimestamp();
-        foreach (var lease in _leases.Values)
+        var now = _time.GetTimestamp();
+        while (_arrivals.TryDequeue(out var arrived))
         {
-            ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(leasedByNamespace, lease.Key.Namespace, out _);
-            count++;
-            if (!lease.ExpiryRequested && lease.IsDue(now))
+            Place(arrived, arrived.DueTimestamp);
+        }
+
+        var current = now / _slotWidth;
+        while (_wheel.Count > 0)
+        {
+            var (slot, leases) = _wheel.First();
+            if (slot > current)
             {
-                due.Add(lease);
+                break;
+            }
+
+            _wheel.Remove(slot);
+            foreach (var lease in leases)
+            {
+                if (lease.IsRemoved)
+                {
+                    continue;
+                }
+
+                if (lease.IsDue(now))
+                {
+                    if (!lease.ExpiryRequested)
+                    {
+                        due.Add(lease);
+                    }
+
+                    // Looked at again next pass until it is gone: expiry may be held back or may fail.
+                    Place(lease, now + _slotWidth);
+                }
+                else
+                {
+                    Place(lease, lease.DueTimestamp);
+                }
             }
         }
     }
@@ -68,34 +141,58 @@ public sealed class LeaseTable(TimeProvider time)
     /// <summary>Gives every lease a full TTL from now: the restart grace.</summary>
     internal void RenewAll()
     {
-        var now = time.GetTimestamp();
+        var now = _time.GetTimestamp();
         foreach (var lease in _leases.Values)
         {
             lease.Renew(now);
         }
     }
+
+    private void Place(Lease lease, long dueTimestamp)
+    {
+        var slot = dueTimestamp / _slotWidth;
+        if (!_wheel.TryGetValue(slot, out var leases))
+        {
+            leases = [];
+            _wheel[slot] = leases;
+        }
+
+        leases.Add(lease);
+    }
+
+    private sealed class StrongBox
+    {
+        public int Value;
+    }
 }
 
-/// <summary>One instance's lease. The expiry is written atomically by renewals from any thread.</summary>
-internal sealed class Lease(InstanceKey key, long incarnation, TimeSpan ttl, long timestampFrequency)
+/// <summary>One instance's lease. The due time is written atomically by renewals from any thread.</summary>
+internal sealed class Lease(InstanceKey key, long incarnation, long ttlTicks)
 {
     private long _dueTimestamp;
     private int _expiryRequested;
+    private int _removed;
 
     public InstanceKey Key { get; } = key;
 
     public long Incarnation { get; } = incarnation;
 
-    public TimeSpan Ttl { get; set; } = ttl;
+    /// <summary>The TTL in <see cref="TimeProvider"/> timestamp units.</summary>
+    public long TtlTicks { get; set; } = ttlTicks;
+
+    public long DueTimestamp => Volatile.Read(ref _dueTimestamp);
 
     public bool ExpiryRequested => Volatile.Read(ref _expiryRequested) != 0;
 
-    public void Renew(long now) =>
-        Volatile.Write(ref _dueTimestamp, now + (long)(Ttl.TotalSeconds * timestampFrequency));
+    public bool IsRemoved => Volatile.Read(ref _removed) != 0;
 
-    public bool IsDue(long now) => Volatile.Read(ref _dueTimestamp) <= now;
+    public void Renew(long now) => Volatile.Write(ref _dueTimestamp, now + TtlTicks);
+
+    public bool IsDue(long now) => DueTimestamp <= now;
 
     public void MarkExpiryRequested() => Volatile.Write(ref _expiryRequested, 1);
 
     public void ClearExpiryRequested() => Volatile.Write(ref _expiryRequested, 0);
+
+    public void MarkRemoved() => Volatile.Write(ref _removed, 1);
 }

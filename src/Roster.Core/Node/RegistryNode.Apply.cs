@@ -89,9 +89,13 @@ public sealed partial class RegistryNode
 
     private void MaybeStartCheckpoint()
     {
+        // A checkpoint writes every instance, so it waits for at least twice as many log entries as there
+        // are instances: each entry then pays for at most half an instance written, however large the
+        // registry, and a restart replays at most that many entries.
+        var interval = Math.Max(_options.CheckpointInterval, 2L * _machine.State.InstanceCount);
         if (_storage.Checkpoints is null
             || !_checkpointing.IsCompleted
-            || _machine.State.Revision - _lastCheckpointRevision < _options.CheckpointInterval)
+            || _machine.State.Revision - _lastCheckpointRevision < interval)
         {
             return;
         }

@@ -36,8 +36,7 @@ public sealed partial class RegistryNode
     internal async Task<int> ExpireDueLeasesAsync(CancellationToken cancellationToken)
     {
         var due = new List<Lease>();
-        var leasedByNamespace = new Dictionary<string, int>(StringComparer.Ordinal);
-        Leases.CollectDue(due, leasedByNamespace);
+        Leases.CollectDue(due);
         var now = _time.GetTimestamp();
         var window = (long)(_options.DefaultTtl.TotalSeconds * _time.TimestampFrequency);
 
@@ -47,7 +46,7 @@ public sealed partial class RegistryNode
         {
             var recent = RecentExpiries(group.Key, now - window);
             var wouldExpire = group.Count() + recent;
-            var population = leasedByNamespace[group.Key] + recent;
+            var population = Leases.CountIn(group.Key) + recent;
             if (wouldExpire > _options.SelfPreservationMinimum && wouldExpire > _options.SelfPreservationThreshold * population)
             {
                 // Too many at once looks like a network problem, not mass death: keep them.

@@ -36,7 +36,10 @@ public sealed class RegistryNodeOptions
     /// <summary>Interval of keep-alive comments on watch streams. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>A checkpoint is written after this many log entries. Default 200 000.</summary>
+    /// <summary>
+    /// A checkpoint is written after this many log entries, or twice the number of instances when that is
+    /// larger (so checkpoints cost O(1) per change). Default 200 000.
+    /// </summary>
     public long CheckpointInterval { get; set; } = 200_000;
 
     /// <summary>Longest a write waits to be durable and applied before it fails. Default 10 s.</summary>

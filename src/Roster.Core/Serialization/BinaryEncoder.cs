@@ -4,8 +4,11 @@ using System.Text;
 
 namespace Roster.Core.Serialization;
 
-/// <summary>Appends compact binary values (LEB128 varints, length-prefixed UTF-8) to a buffer.</summary>
-internal readonly ref struct BinaryEncoder(IBufferWriter<byte> output)
+/// <summary>
+/// Appends compact binary values (LEB128 varints, length-prefixed UTF-8) to a buffer. The concrete
+/// <see cref="ArrayBufferWriter{T}"/> (not the interface) lets the JIT inline every write.
+/// </summary>
+internal readonly ref struct BinaryEncoder(ArrayBufferWriter<byte> output)
 {
     public void WriteByte(byte value)
     {

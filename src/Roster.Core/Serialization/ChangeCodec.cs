@@ -32,7 +32,7 @@ internal static class ChangeCodec
         ClearWeight = 32,
     }
 
-    public static void Write(IBufferWriter<byte> output, ChangeEnvelope envelope)
+    public static void Write(ArrayBufferWriter<byte> output, ChangeEnvelope envelope)
     {
         var e = new BinaryEncoder(output);
         e.WriteByte(FormatVersion);

@@ -11,7 +11,9 @@ internal static class CheckpointCodec
 {
     private const byte FormatVersion = 1;
 
-    public static void Write(IBufferWriter<byte> output, Checkpoint checkpoint)
+    // Runs rarely but over the whole registry: optimize at once instead of starting from tier-0 code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void Write(ArrayBufferWriter<byte> output, Checkpoint checkpoint)
     {
         var e = new BinaryEncoder(output);
         e.WriteByte(FormatVersion);
@@ -56,6 +58,7 @@ internal static class CheckpointCodec
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static Checkpoint Read(ReadOnlySpan<byte> input)
     {
         var d = new BinaryDecoder(input);

@@ -116,6 +116,8 @@ public sealed class NodeLeaseTests : IAsyncLifetime
             Assert.Equal(RenewStatus.Ok, _node.Renew(new InstanceKey("prod", "orders", instances[i].Id), instances[i].Incarnation));
         }
 
+        // The next pass, one scan interval later, sees the renewals.
+        _time.Advance(TimeSpan.FromSeconds(0.3));
         Assert.Equal(5, await _node.ExpireDueLeasesAsync(CancellationToken.None));
         Assert.Equal(0, _node.Metrics.SelfPreservingNamespaces);
         await Eventually.TrueAsync(() => Count("prod") == 94, "the 5 silent instances expire once the pause ends");

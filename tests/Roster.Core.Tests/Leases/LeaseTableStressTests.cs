@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using Roster.Core.Leases;
+using Roster.Core.Model;
+using Roster.Core.Tests.Support;
+
+namespace Roster.Core.Tests.Leases;
+
+public sealed class LeaseTableStressTests
+{
+    /// <summary>
+    /// Renewals from many threads, leases added and removed by one "applier" thread, and an "expiry"
+    /// thread collecting due leases while time moves: renewed leases are never reported, removed leases
+    /// are never reported, and a lease that stops being renewed is reported.
+    /// </summary>
+    [Fact]
+    public async Task ConcurrentRenewPutRemoveAndCollect_ReportsExactlyTheLeasesThatStoppedRenewing()
+    {
+        var time = new ManualTimeProvider();
+        var table = new LeaseTable(time);
+        const int kept = 2000;
+        const int abandoned = 300;
+        var instances = Enumerable.Range(0, kept + abandoned)
+            .Select(i => (Key: new InstanceKey("ns", "svc", $"i{i}"), Record: new InstanceRecord($"i{i}", Registrations.Ephemeral(ttlSeconds: 10), OperatorState.None, i + 1, i + 1)))
+            .ToArray();
+        foreach (var (key, record) in instances)
+        {
+            table.Put(key, record);
+        }
+
+        using var stop = new CancellationTokenSource();
+        var wronglyReported = new ConcurrentBag<string>();
+        var reported = new ConcurrentDictionary<long, bool>();
+        var removed = new ConcurrentDictionary<long, bool>();
+
+        // Dedicated threads: spinning renewers must not starve the thread pool the test runs on.
+        var renewers = Enumerable.Range(0, 6).Select(t => Task.Factory.StartNew(() =>
+        {
+            var random = new Random(t);
+            while (!stop.IsCancellationRequested)
+            {
+                var i = random.Next(kept);
+                Assert.True(table.TryRenew(instances[i].Key, instances[i].Record.Incarnation));
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+
+        // The applier: churns a separate set of leases in and out.
+        var churn = Task.Factory.StartNew(() =>
+        {
+            for (var n = 0; n < 20_000 && !stop.IsCancellationRequested; n++)
+            {
+                var record = new InstanceRecord($"c{n}", Registrations.Ephemeral(ttlSeconds: 10), OperatorState.None, 1_000_000 + n, 1_000_000 + n);
+                table.Put(new InstanceKey("ns", "churn", $"c{n}"), record);
+                removed[record.Incarnation] = true;
+                table.Remove(record.Incarnation);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        // The expiry pass, with time moving 0.02 s per pass: 1000 passes is 20 s, two TTLs.
+        var due = new List<Lease>();
+        for (var pass = 0; pass < 1000; pass++)
+        {
+            // The renewer threads renew at random; this makes sure every kept lease is renewed within a TTL.
+            foreach (var (key, record) in instances.Take(kept))
+            {
+                table.TryRenew(key, record.Incarnation);
+            }
+
+            time.Advance(TimeSpan.FromSeconds(0.02));
+            due.Clear();
+            table.CollectDue(due);
+            foreach (var lease in due)
+            {
+                lease.MarkExpiryRequested();
+                if (lease.Incarnation <= kept || removed.ContainsKey(lease.Incarnation))
+                {
+                    wronglyReported.Add($"{lease.Key} reported due");
+                }
+
+                reported[lease.Incarnation] = true;
+            }
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(renewers.Append(churn));
+        Assert.Empty(wronglyReported);
+        Assert.Equal(Enumerable.Range(kept + 1, abandoned).Select(i => (long)i), reported.Keys.Order());
+        Assert.Equal(kept + abandoned, table.CountIn("ns"));
+    }
+}
