@@ -34,7 +34,8 @@ public static class RosterServer
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var roster = builder.Configuration.GetSection("Roster");
         builder.Services.Configure<StorageOptions>(roster.GetSection("Storage"));
-        builder.Services.Configure<RegistryNodeOptions>(roster.GetSection("Node"));
+        builder.Services.AddOptions<RegistryNodeOptions>().Bind(roster.GetSection("Node")).ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RegistryNodeOptions>, RegistryNodeOptionsValidator>();
         builder.Services.Configure<RegistryLimits>(roster.GetSection("Limits"));
         builder.Services.Configure<AuthOptions>(roster.GetSection("Auth"));
         var rateLimit = roster.GetSection("RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions();

@@ -168,3 +168,29 @@ public sealed class NodeLeaseTests : IAsyncLifetime
         await Eventually.TrueAsync(() => Count("prod") == 2, "unrenewed leases expire after the grace; persistent stays");
     }
 }
+
+public sealed class NodeStorageTests
+{
+    [Fact]
+    public async Task SecondOpenOfTheSameDataDirectory_IsRefused_AndTheIdentityIsKept()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "roster-lock-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string registryId;
+            await using (var first = await NodeStorage.OpenDirectoryAsync(directory, CancellationToken.None))
+            {
+                registryId = first.Identity.RegistryId;
+                var error = await Assert.ThrowsAsync<IOException>(() => NodeStorage.OpenDirectoryAsync(directory, CancellationToken.None));
+                Assert.Contains("in use by another Roster process", error.Message, StringComparison.Ordinal);
+            }
+
+            await using var again = await NodeStorage.OpenDirectoryAsync(directory, CancellationToken.None);
+            Assert.Equal(registryId, again.Identity.RegistryId);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

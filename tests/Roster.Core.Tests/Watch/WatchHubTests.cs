@@ -84,6 +84,21 @@ public sealed class WatchHubTests
     }
 
     [Fact]
+    public async Task KeepAlive_ReachesAnIdleWatcher_AsACommentWithoutRevision()
+    {
+        var hub = NewHub();
+        using var subscription = hub.Subscribe("prod", null, since: 0);
+
+        hub.SendKeepAlives();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var frames = subscription.ReadAllAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.True(await frames.MoveNextAsync());
+        Assert.Equal(0, frames.Current.Revision);
+        Assert.Equal(": keep-alive\n\n", System.Text.Encoding.UTF8.GetString(frames.Current.Bytes.Span));
+    }
+
+    [Fact]
     public void SlowConsumer_IsDisconnectedWithReason_AndPublishingNeverWaits()
     {
         var hub = NewHub(queue: 4);

@@ -70,3 +70,14 @@ public sealed class AccessTests
         }
     }
 }
+
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task InvalidNodeSettings_RefuseToStart_NamingTheSetting()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => RosterTestServer.StartAsync(true, "--Roster:Node:SelfPreservationThreshold=2"));
+        Assert.Contains("SelfPreservationThreshold", error.Message, StringComparison.Ordinal);
+    }
+}
