@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.RateLimiting;
 using Roster.Core.Node;
 using Roster.Core.Validation;
@@ -93,14 +94,26 @@ public static class RosterServer
             app.UseRateLimiter();
         }
 
+        // Responses the framework ends without a body (405 for a wrong method, for instance) still get a problem.
+        app.UseStatusCodePages(async statusContext =>
+        {
+            var context = statusContext.HttpContext;
+            var status = context.Response.StatusCode;
+            var (type, title, detail, field) = status switch
+            {
+                StatusCodes.Status404NotFound => ("no-such-route", "Not found", $"No API at {context.Request.Method} {context.Request.Path}.", "path"),
+                StatusCodes.Status405MethodNotAllowed => ("method-not-allowed", "Method not allowed", $"{context.Request.Method} is not supported on {context.Request.Path}.", "method"),
+                _ => ("http-" + status, ReasonPhrases.GetReasonPhrase(status), $"The request to {context.Request.Path} failed with {status}.", (string?)null),
+            };
+            await Problems.Result(status, type, title, detail, field).ExecuteAsync(context).ConfigureAwait(false);
+        });
+
         var api = app.MapGroup("/api/v1");
         InstanceEndpoints.Map(api);
         ServiceEndpoints.Map(api);
         LeaseEndpoints.Map(api);
         WatchEndpoints.Map(api);
         StatusEndpoints.Map(app);
-        app.MapFallback((HttpContext context) => Problems.Result(
-            StatusCodes.Status404NotFound, "no-such-route", "Not found", $"No API at {context.Request.Method} {context.Request.Path}.", "path"));
         return app;
     }
 }

@@ -42,8 +42,10 @@ internal static class Problems
     public static IResult Result(int status, string type, string title, string detail, string? field, int? retryAfterSeconds = null) =>
         new ProblemResult(new ApiProblem(TypeBase + type, title, status, detail, field), retryAfterSeconds);
 
-    private sealed class ProblemResult(ApiProblem problem, int? retryAfterSeconds) : IResult
+    private sealed class ProblemResult(ApiProblem problem, int? retryAfterSeconds) : IResult, IStatusCodeHttpResult
     {
+        public int? StatusCode => problem.Status;
+
         public Task ExecuteAsync(HttpContext httpContext)
         {
             var response = httpContext.Response;

@@ -16,15 +16,21 @@ internal static class ServiceEndpoints
         api.MapGet("/namespaces/{ns}/services/{service}", Snapshot);
     }
 
-    private static IResult ListNamespaces(RegistryNodeHost host)
+    private static IResult ListNamespaces(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
+        var (canRead, problem) = auth.ReadableNamespaces(context);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         var state = host.Node.State;
         return new JsonResult(StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject();
             w.WriteNumber("revision"u8, state.Revision);
             w.WriteStartArray("namespaces"u8);
-            foreach (var ns in state.Namespaces.Values)
+            foreach (var ns in state.Namespaces.Values.Where(ns => canRead?.Invoke(ns.Name) ?? true))
             {
                 w.WriteStartObject();
                 w.WriteString("name"u8, ns.Name);

@@ -32,6 +32,29 @@ internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
 
     public bool Enabled => _tokens.Count > 0;
 
+    /// <summary>
+    /// For listings: which namespaces the caller may read (null means all), or a problem when the caller
+    /// has no valid token.
+    /// </summary>
+    public (Func<string, bool>? CanRead, IResult? Problem) ReadableNamespaces(HttpContext context)
+    {
+        if (!Enabled)
+        {
+            return (null, null);
+        }
+
+        if (Check(context, "*", write: false) is { } problem && !IsForbidden(problem))
+        {
+            return (null, problem);
+        }
+
+        var token = _tokens[context.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim()];
+        return token.Namespaces.Contains("*") ? (null, null) : (ns => token.Namespaces.Contains(ns), null);
+    }
+
+    private static bool IsForbidden(IResult problem) =>
+        problem is IStatusCodeHttpResult { StatusCode: StatusCodes.Status403Forbidden };
+
     /// <summary>Returns a problem to answer with, or null when allowed.</summary>
     public IResult? Check(HttpContext context, string @namespace, bool write)
     {

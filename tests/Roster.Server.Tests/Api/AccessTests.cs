@@ -16,7 +16,8 @@ public sealed class AccessTests
         await using var server = await RosterTestServer.StartAsync(
             true,
             "--Roster:Auth:Tokens:0:Token=writer-prod", "--Roster:Auth:Tokens:0:Namespaces:0=prod", "--Roster:Auth:Tokens:0:Write=true",
-            "--Roster:Auth:Tokens:1:Token=reader-all", "--Roster:Auth:Tokens:1:Namespaces:0=*");
+            "--Roster:Auth:Tokens:1:Token=reader-all", "--Roster:Auth:Tokens:1:Namespaces:0=*",
+            "--Roster:Auth:Tokens:2:Token=writer-all", "--Roster:Auth:Tokens:2:Namespaces:0=*", "--Roster:Auth:Tokens:2:Write=true");
 
         async Task<(HttpStatusCode Status, string? Field)> PutAsync(string ns, string? token)
         {
@@ -40,6 +41,19 @@ public sealed class AccessTests
         Assert.Equal((HttpStatusCode.Forbidden, "Authorization"), await PutAsync("prod", "reader-all"));
         Assert.Equal(0, (await server.GetJsonAsync("/api/v1/status")).GetProperty("revision").GetInt64());
         Assert.Equal((HttpStatusCode.Created, (string?)null), await PutAsync("prod", "writer-prod"));
+
+        // Listing namespaces needs a token too, and shows only what the token may read.
+        using (var anonymous = await server.Client.GetAsync(new Uri("/api/v1/namespaces", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Created, (await PutAsync("staging", "writer-all")).Status);
+        using var list = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/namespaces", UriKind.Relative));
+        list.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "writer-prod");
+        using var listed = await server.Client.SendAsync(list);
+        var names = (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("name").GetString());
+        Assert.Equal(["prod"], names);
     }
 
     [Fact]

@@ -78,6 +78,7 @@ public sealed class BadInputTests : IAsyncLifetime
             { "GET", "/api/v1/namespaces/prod/watch?since=yesterday", "application/json", null, 400, "since" },
             { "GET", "/api/v1/namespaces/prod/watch?service=Orders", "application/json", null, 400, "service" },
             { "GET", "/api/v1/no-such-thing", "application/json", null, 404, "path" },
+            { "POST", Instance, "application/json", "{\"address\":\"10.0.0.1\",\"port\":80}", 405, "method" },
         };
     }
 
