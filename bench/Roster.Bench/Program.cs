@@ -17,6 +17,7 @@ Console.WriteLine($"Roster benchmark, {Environment.ProcessorCount} cores, .NET {
 
 if (workload is "baseline" or "all") await Workloads.BaselineAsync(seconds, concurrency: 64);
 if (workload is "register" or "all") await Workloads.RegisterAsync(seconds, concurrency: 64);
+if (workload is "register-wrk" or "all") await Workloads.RegisterWithWrkAsync(seconds, connections: 64);
 if (workload is "renew" or "all") await Workloads.RenewAsync(seconds, instances: 10_000, batch: 1000, concurrency: 4);
 if (workload is "fanout" or "all") await Workloads.FanOutAsync(watchers: 1000, changes: 200, perSecond: 20);
 if (workload is "memory" or "all") await Workloads.MemoryAsync(instances: 100_000);
@@ -173,6 +174,68 @@ internal static class Workloads
         }
 
         Directory.Delete(directory, recursive: true);
+    }
+
+    /// <summary>
+    /// The registration workload driven by wrk (Debian package <c>wrk</c>) and <c>bench/wrk/register.lua</c>:
+    /// a load generator in C costs far less CPU than HttpClient, so the server gets more of the two cores.
+    /// </summary>
+    public static async Task RegisterWithWrkAsync(int seconds, int connections)
+    {
+        Console.WriteLine($"register-wrk: the same registrations driven by wrk, {connections} connections");
+        var script = FindUp(Path.Combine("bench", "wrk", "register.lua"));
+        if (!File.Exists("/usr/bin/wrk") || script is null)
+        {
+            Console.WriteLine("  skipped: needs /usr/bin/wrk (apt-get install wrk) and bench/wrk/register.lua");
+            return;
+        }
+
+        var directory = TempDirectory();
+        var (server, _) = await ServerProcess.StartAsync(directory, ServerSettings);
+        await using (server)
+        {
+            using var client = NewClient(server.Address, 4);
+            await RunWrkAsync(script, server.Address, connections, 3);
+            var gc = await ServerGcAsync(client);
+            var cpu = server.CpuTime();
+            var output = await RunWrkAsync(script, server.Address, connections, seconds);
+            var serverCpu = server.CpuTime() - cpu;
+            var gcAfter = await ServerGcAsync(client);
+            string Field(string prefix) => output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? "?";
+            var requests = long.Parse(Field("Requests/sec:").Split(' ', StringSplitOptions.RemoveEmptyEntries)[1].Split('.')[0], CultureInfo.InvariantCulture) * seconds;
+            Console.WriteLine($"  {Field("Requests/sec:")}; server CPU {serverCpu.TotalMicroseconds / requests:0.00} µs per registration, {serverCpu.TotalSeconds / seconds:0.00} cores");
+            Console.WriteLine($"  latency {Field("50%")}, {Field("90%")}, {Field("99%")}; {Field("non-2xx-or-errors")}; GCs gen0/1/2 {gc.Collections} -> {gcAfter.Collections}");
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
+    private static async Task<string> RunWrkAsync(string script, Uri address, int connections, int seconds)
+    {
+        var start = new ProcessStartInfo("/usr/bin/wrk") { RedirectStandardOutput = true };
+        foreach (var arg in (string[])["-t1", $"-c{connections}", $"-d{seconds}s", "--latency", "-s", script, address.ToString().TrimEnd('/')])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var wrk = Process.Start(start)!;
+        var output = await wrk.StandardOutput.ReadToEndAsync();
+        await wrk.WaitForExitAsync();
+        return output;
+    }
+
+    private static string? FindUp(string relative)
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     public static async Task RenewAsync(int seconds, int instances, int batch, int concurrency)

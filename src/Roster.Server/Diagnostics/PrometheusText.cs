@@ -22,6 +22,7 @@ internal static class PrometheusText
         Counter(text, "roster_log_entries_applied_total", "Change log entries applied.", node.Metrics.AppliedEntries);
         Gauge(text, "roster_self_preservation_active", "Namespaces in which expiry is paused by self-preservation.", node.Metrics.SelfPreservingNamespaces);
         Counter(text, "roster_process_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.", GC.GetTotalAllocatedBytes());
+        Gauge(text, "roster_process_gc_pause_seconds_total", "Time the process was paused by garbage collection.", GC.GetTotalPauseDuration().TotalSeconds);
         Gauge(text, "roster_process_managed_heap_bytes", "Managed heap size after the last garbage collection.", GC.GetGCMemoryInfo().HeapSizeBytes);
         text.Append("# HELP roster_process_gc_collections_total Garbage collections by generation.\n# TYPE roster_process_gc_collections_total counter\n");
         for (var generation = 0; generation <= GC.MaxGeneration; generation++)
