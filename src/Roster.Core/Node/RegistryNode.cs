@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Roster.Core.Leases;
 using Roster.Core.Log;
@@ -12,13 +13,15 @@ namespace Roster.Core.Node;
 /// One registry node: accepts changes, appends them to the change log, applies the log in order with a
 /// single applier, and publishes the result to readers and watchers.
 /// <para>
-/// Write path: <see cref="SubmitAsync"/> appends the change and waits until the applier has applied
-/// it, so the caller reads its own write. The outcome (created, stale incarnation, ...) is decided at
+/// Write path: <see cref="SubmitAsync"/> queues the change for the appender loop, which appends what
+/// is queued as one batch; the caller waits until the applier has applied it, so it reads its own write. The outcome (created, stale incarnation, ...) is decided at
 /// apply time, which is what keeps every node that applies the same log in agreement.
 /// </para>
 /// </summary>
 public sealed partial class RegistryNode : IAsyncDisposable
 {
+    private const int MaxWritesPerAppend = 4096;
+
     private readonly NodeStorage _storage;
     private readonly RegistryNodeOptions _options;
     private readonly TimeProvider _time;
@@ -27,10 +30,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private readonly ConcurrentDictionary<long, PendingWrite> _waiters = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private const int MaxWritesPerAppend = 4096;
 
-    private readonly System.Threading.Channels.Channel<PendingWrite> _submissions =
-        System.Threading.Channels.Channel.CreateUnbounded<PendingWrite>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+    // Writes waiting for the appender loop (see RunAppenderAsync).
+    private readonly Channel<PendingWrite> _submissions =
+        Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
 
     private long _nextRequestId;
     private Task _applier = Task.CompletedTask;

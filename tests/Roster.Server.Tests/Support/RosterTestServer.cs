@@ -28,7 +28,11 @@ public sealed class RosterTestServer : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>Starts a node. Durable under a fresh temporary directory unless <paramref name="inMemory"/>.</summary>
-    public static async Task<RosterTestServer> StartAsync(bool inMemory = false, params string[] settings)
+    public static Task<RosterTestServer> StartAsync(bool inMemory = false, params string[] settings) =>
+        StartAsync(inMemory, time: null, settings);
+
+    /// <summary>Starts a node whose clock is <paramref name="time"/> (leases expire when the test moves it).</summary>
+    public static async Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, params string[] settings)
     {
         var dataDirectory = inMemory ? null : Path.Combine(Path.GetTempPath(), "roster-test-" + Guid.NewGuid().ToString("N"));
         string[] args =
@@ -38,7 +42,14 @@ public sealed class RosterTestServer : IAsyncDisposable
             $"--Roster:Storage:DataDirectory={dataDirectory ?? "unused"}",
             .. settings,
         ];
-        var app = RosterServer.Build(args, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = RosterServer.Build(args, builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (time is not null)
+            {
+                builder.Services.AddSingleton(time);
+            }
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         var server = new RosterTestServer(app, new Uri(address), dataDirectory);

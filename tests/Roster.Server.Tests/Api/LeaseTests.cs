@@ -1,0 +1,48 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Roster.Server.Tests.Support;
+
+namespace Roster.Server.Tests.Api;
+
+/// <summary>Leases through the HTTP API, with the node's clock driven by the test.</summary>
+public sealed class LeaseTests
+{
+    [Fact]
+    public async Task BatchRenewal_Keeps1000InstancesAlive_WhileUnrenewedOnesExpire()
+    {
+        var time = new ManualTimeProvider();
+        await using var server = await RosterTestServer.StartAsync(true, time);
+        var leases = new List<object>();
+        for (var i = 0; i < 1010; i++)
+        {
+            using var response = await server.RegisterAsync("prod", $"svc{i % 10}", $"i{i}", new { address = "10.4.0.1", port = 1 + i, ttlSeconds = 10 });
+            response.EnsureSuccessStatusCode();
+            var incarnation = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("incarnation").GetInt64();
+            if (i < 1000)
+            {
+                leases.Add(new { @namespace = "prod", service = $"svc{i % 10}", id = $"i{i}", incarnation });
+            }
+        }
+
+        // Thirty seconds of the node's time, renewing every 4 s in one request for all 1,000.
+        for (var round = 0; round < 8; round++)
+        {
+            time.Advance(TimeSpan.FromSeconds(4));
+            using var renewed = await server.Client.PostAsync(new Uri("/api/v1/leases/renew", UriKind.Relative), RosterTestServer.Json(new { leases }));
+            var body = await renewed.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(1000, body.GetProperty("ok").GetInt32());
+        }
+
+        // The ten that nobody renewed expire on the node's next pass; the thousand stay.
+        await Eventually.TrueAsync(
+            async () => (await server.GetJsonAsync("/api/v1/status")).GetProperty("instances").GetInt32() == 1000,
+            "the 10 unrenewed instances expire");
+        var metrics = await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("\nroster_lease_expiries_total 10\n", metrics, StringComparison.Ordinal);
+
+        using var late = await server.Client.PostAsync(
+            new Uri("/api/v1/leases/renew", UriKind.Relative),
+            RosterTestServer.Json(new { leases = new[] { new { @namespace = "prod", service = "svc0", id = "i1000", incarnation = 1001L } } }));
+        Assert.Equal("unknown", (await late.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results")[0].GetString());
+    }
+}

@@ -1,0 +1,15 @@
+namespace Roster.Server.Tests.Support;
+
+/// <summary>Time that moves only when a test says so. Timers are real but set far in the future by tests that use this.</summary>
+public sealed class ManualTimeProvider : TimeProvider
+{
+    private long _ticks = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
