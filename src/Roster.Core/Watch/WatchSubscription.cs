@@ -23,6 +23,9 @@ public sealed class WatchSubscription : IDisposable
     private readonly string _registryId;
     private string? _endReason;
 
+    // Read and written by the one reader of this subscription only.
+    private long _lastDelivered;
+
     internal WatchSubscription(
         WatchHub hub,
         string @namespace,
@@ -65,41 +68,63 @@ public sealed class WatchSubscription : IDisposable
     /// </summary>
     public async IAsyncEnumerable<WatchFrame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        long last;
-        if (_resetState is not null)
+        foreach (var frame in TakeStartFrames())
         {
-            last = _resetState.Revision;
-            yield return new WatchFrame(last, RegistryJson.ResetFrame(_resetState, _registryId, Namespace, Services));
-        }
-        else
-        {
-            last = 0;
+            yield return frame;
         }
 
-        foreach (var change in _backlog)
+        while (await WaitForFramesAsync(cancellationToken).ConfigureAwait(false))
         {
-            last = change.Revision;
-            yield return new WatchFrame(change.Revision, RegistryJson.ChangeFrame(change));
-        }
-
-        _backlog.Clear();
-        await foreach (var frame in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (frame.Revision == 0)
+            while (TryReadFrame(out var frame))
             {
-                yield return frame;
-            }
-            else if (frame.Revision > last)
-            {
-                // Live frames at or below what the backlog delivered are the same changes: skip them.
-                last = frame.Revision;
                 yield return frame;
             }
         }
     }
 
-    /// <summary>True when a frame is waiting, so a writer can batch frames before flushing.</summary>
-    public bool HasQueuedFrames => _queue.Reader.Count > 0;
+    /// <summary>The frames the stream starts with: a reset, or the changes after <c>since</c>. Call once, first.</summary>
+    public IEnumerable<WatchFrame> TakeStartFrames()
+    {
+        if (_resetState is not null)
+        {
+            _lastDelivered = _resetState.Revision;
+            yield return new WatchFrame(_resetState.Revision, RegistryJson.ResetFrame(_resetState, _registryId, Namespace, Services));
+        }
+
+        foreach (var change in _backlog)
+        {
+            _lastDelivered = change.Revision;
+            yield return new WatchFrame(change.Revision, RegistryJson.ChangeFrame(change));
+        }
+
+        _backlog.Clear();
+    }
+
+    /// <summary>Waits until a live frame is queued; false once the subscription has ended and its queue is drained.</summary>
+    public ValueTask<bool> WaitForFramesAsync(CancellationToken cancellationToken) => _queue.Reader.WaitToReadAsync(cancellationToken);
+
+    /// <summary>
+    /// Takes the next live frame, if one is queued. Live frames at or below what the start frames
+    /// delivered are the same changes, published while the subscription was being set up: skipped.
+    /// </summary>
+    public bool TryReadFrame(out WatchFrame frame)
+    {
+        while (_queue.Reader.TryRead(out frame))
+        {
+            if (frame.Revision == 0)
+            {
+                return true;
+            }
+
+            if (frame.Revision > _lastDelivered)
+            {
+                _lastDelivered = frame.Revision;
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     internal void Enqueue(WatchFrame frame)
     {

@@ -83,19 +83,27 @@ internal static class WatchEndpoints
         try
         {
             writer.Write("retry: 1000\n\n"u8);
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            await foreach (var frame in subscription.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var frame in subscription.TakeStartFrames())
             {
                 writer.Write(frame.Bytes.Span);
-                if (frame.Revision > 0)
+                lastRevision = frame.Revision;
+            }
+
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+            // Drain whatever is queued, then flush once: a burst goes out in one write.
+            while (await subscription.WaitForFramesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (subscription.TryReadFrame(out var frame))
                 {
-                    lastRevision = frame.Revision;
+                    writer.Write(frame.Bytes.Span);
+                    if (frame.Revision > 0)
+                    {
+                        lastRevision = frame.Revision;
+                    }
                 }
 
-                if (!subscription.HasQueuedFrames)
-                {
-                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                }
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
             // The hub ended this watch (too slow, or the node is stopping): say why and where to resume.
