@@ -17,6 +17,7 @@ Console.WriteLine($"Roster benchmark, {Environment.ProcessorCount} cores, .NET {
 
 if (workload is "baseline" or "all") await Workloads.BaselineAsync(seconds, concurrency: 64);
 if (workload is "register" or "all") await Workloads.RegisterAsync(seconds, concurrency: 64);
+if (workload is "register-steady" or "all") await Workloads.RegisterAsync(seconds, concurrency: 64, idSpace: 10_000);
 if (workload is "register-wrk" or "all") await Workloads.RegisterWithWrkAsync(seconds, connections: 64);
 if (workload is "renew" or "all") await Workloads.RenewAsync(seconds, instances: 10_000, batch: 1000, concurrency: 4);
 if (workload is "fanout" or "all") await Workloads.FanOutAsync(watchers: 1000, changes: 200, perSecond: 20);
@@ -68,9 +69,12 @@ internal static class Workloads
         ["ttlSeconds"] = ttl,
     });
 
-    private static async Task<int> RegisterManyAsync(HttpClient client, int count, int concurrency, string prefix, Latencies? latencies = null, DateTime? until = null)
+    private static async Task<int> RegisterManyAsync(
+        HttpClient client, int count, int concurrency, string prefix, Latencies? latencies = null, DateTime? until = null, int? idSpace = null)
     {
-        var body = RegistrationBody(8080);
+        // With an id space, ids repeat; each registration of an id then carries another port, so it is
+        // a real change (a new incarnation, a log entry, an event), not an idempotent repeat.
+        var bodies = Enumerable.Range(0, idSpace is null ? 1 : 16).Select(p => RegistrationBody(8080 + p)).ToArray();
         var next = -1;
         var done = 0;
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
@@ -83,8 +87,10 @@ internal static class Workloads
                     return;
                 }
 
+                var id = idSpace is { } space ? n % space : n;
+                var body = bodies[idSpace is { } ids ? (n / ids) % bodies.Length : 0];
                 var started = Stopwatch.GetTimestamp();
-                using var response = await client.PutAsync(new Uri($"/api/v1/namespaces/bench/services/svc{n % 50}/instances/{prefix}{n}", UriKind.Relative), Json(body));
+                using var response = await client.PutAsync(new Uri($"/api/v1/namespaces/bench/services/svc{id % 50}/instances/{prefix}{id}", UriKind.Relative), Json(body));
                 if (!response.IsSuccessStatusCode)
                 {
                     throw new InvalidOperationException($"register failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
@@ -152,20 +158,22 @@ internal static class Workloads
         Directory.Delete(directory, recursive: true);
     }
 
-    public static async Task RegisterAsync(int seconds, int concurrency)
+    public static async Task RegisterAsync(int seconds, int concurrency, int? idSpace = null)
     {
-        Console.WriteLine($"register: single-instance durable registrations, {concurrency} concurrent clients");
+        Console.WriteLine(idSpace is null
+            ? $"register: single-instance durable registrations, each a new instance, {concurrency} concurrent clients"
+            : $"register-steady: single-instance durable re-registrations over {idSpace} ids (each changes the instance), {concurrency} concurrent clients");
         var directory = TempDirectory();
         var (server, _) = await ServerProcess.StartAsync(directory, ServerSettings);
         await using (server)
         {
             using var client = NewClient(server.Address, concurrency);
-            await RegisterManyAsync(client, 5000, concurrency, "warmup-");
+            await RegisterManyAsync(client, 5000, concurrency, idSpace is null ? "warmup-" : "i", idSpace: idSpace);
             using var latencies = new Latencies();
             var gc = await ServerGcAsync(client);
             var cpu = server.CpuTime();
             var clock = Stopwatch.StartNew();
-            var done = await RegisterManyAsync(client, int.MaxValue, concurrency, "i", latencies, DateTime.UtcNow.AddSeconds(seconds));
+            var done = await RegisterManyAsync(client, int.MaxValue, concurrency, "i", latencies, DateTime.UtcNow.AddSeconds(seconds), idSpace);
             var elapsed = clock.Elapsed;
             Report("registrations", done, elapsed, server.CpuTime() - cpu, "registrations");
             var gcAfter = await ServerGcAsync(client);
