@@ -1,6 +1,10 @@
-namespace Roster.Server.Tests.Support;
+namespace Roster.Testing;
 
-/// <summary>Time that moves only when a test says so. Timers are real but set far in the future by tests that use this.</summary>
+/// <summary>
+/// Time that moves only when a test says so. Timers created from it are the system's (real time);
+/// tests that depend on time passing move this clock and either call the work directly or let the
+/// real timer find the moved clock.
+/// </summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
     private long _ticks = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;
