@@ -27,9 +27,8 @@ public sealed partial class RegistryNode
                 foreach (var record in batch)
                 {
                     var envelope = record.Envelope;
-                    var before = envelope.Change is RegisterChange ? _machine.State.FindInstance(envelope.Change.Key) : null;
                     var outcome = _machine.Apply(record.Position, envelope.Change, events);
-                    UpdateLeases(envelope, before, outcome);
+                    UpdateLeases(envelope, outcome);
                     if (envelope.Origin == NodeId && envelope.RequestId != 0 && _waiters.TryRemove(envelope.RequestId, out var waiter))
                     {
                         answers.Add((waiter, outcome));
@@ -59,8 +58,9 @@ public sealed partial class RegistryNode
     }
 
     /// <summary>Keeps the lease table in step with the applied state. Runs on the applier only.</summary>
-    private void UpdateLeases(ChangeEnvelope envelope, InstanceRecord? before, ApplyOutcome outcome)
+    private void UpdateLeases(ChangeEnvelope envelope, ApplyOutcome outcome)
     {
+        var before = outcome.Previous;
         switch (outcome.Status)
         {
             case OutcomeStatus.Created or OutcomeStatus.Updated or OutcomeStatus.Unchanged

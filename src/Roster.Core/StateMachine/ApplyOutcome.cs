@@ -19,4 +19,5 @@ public enum OutcomeStatus : byte
 /// <param name="Status">What happened.</param>
 /// <param name="Instance">The instance after the change (or as it was, for a delete); null when not found.</param>
 /// <param name="Revision">The change's revision.</param>
-public readonly record struct ApplyOutcome(OutcomeStatus Status, InstanceRecord? Instance, long Revision);
+/// <param name="Previous">The instance as it was before the change, when there was one.</param>
+public readonly record struct ApplyOutcome(OutcomeStatus Status, InstanceRecord? Instance, long Revision, InstanceRecord? Previous = null);

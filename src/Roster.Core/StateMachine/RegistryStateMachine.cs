@@ -34,7 +34,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             ExpireChange expire => ApplyExpire(position, key, expire, service, existing, events),
             OperatorChange op => ApplyOperator(position, key, op, service, existing, events),
             _ => throw new ArgumentException($"Unknown change type {change.GetType().Name}.", nameof(change)),
-        };
+        } with { Previous = existing };
 
         if (State.Revision != position)
         {
