@@ -16,7 +16,6 @@ internal static class AllocationProbe
     public static async Task RunAsync(byte[] body)
     {
         Console.WriteLine("alloc: managed bytes allocated per registration, by step of the write path");
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         var node = await RegistryNode.StartAsync(NodeStorage.InMemory(), new RegistryNodeOptions(), TimeProvider.System, NullLogger.Instance, CancellationToken.None);
         await node.WhenReady;
         var limits = new RegistryLimits();
@@ -38,9 +37,9 @@ internal static class AllocationProbe
                 return bytes;
             }
 
-            Measure("parse JSON body (Dictionary metadata)", _ => JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(body, options));
-            var input = new RegistrationInput("10.20.30.40", 8080, null, "eu-west-1a", "1.4.2", null,
-                JsonSerializer.Deserialize<Dictionary<string, string>>(JsonDocument.Parse(body).RootElement.GetProperty("metadata").GetRawText()), 60, null);
+            Measure("parse JSON body (the server's RegisterRequest contract)", _ => JsonSerializer.Deserialize(body, Roster.Server.Api.ApiJsonContext.Default.RegisterRequest));
+            var request = JsonSerializer.Deserialize(body, Roster.Server.Api.ApiJsonContext.Default.RegisterRequest)!;
+            var input = new RegistrationInput(request.Address, request.Port, request.Scheme, request.Zone, request.Version, request.Weight, request.Metadata, request.TtlSeconds, request.Persistent);
             Measure("validate + canonical metadata", _ => input.Validate(limits, node.Options));
             var registration = input.Validate(limits, node.Options).Registration!;
             Measure("instance record (digest)", i => _ = new InstanceRecord("id", registration, OperatorState.None, i, i));

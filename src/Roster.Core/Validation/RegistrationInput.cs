@@ -12,7 +12,7 @@ public sealed record RegistrationInput(
     string? Zone,
     string? Version,
     int? Weight,
-    IReadOnlyDictionary<string, string>? Metadata,
+    IReadOnlyCollection<KeyValuePair<string, string>>? Metadata,
     int? TtlSeconds,
     bool? Persistent)
 {
@@ -80,12 +80,13 @@ public sealed record RegistrationInput(
                 "ttlSeconds", $"ttlSeconds must be between {options.MinTtl.TotalSeconds} and {options.MaxTtl.TotalSeconds}."));
         }
 
+        var pool = StringPool.Shared;
         return (new Registration(
             Address!,
             Port.Value,
-            scheme,
-            Zone ?? string.Empty,
-            Version ?? string.Empty,
+            pool.Intern(scheme),
+            Zone is null ? string.Empty : pool.Intern(Zone),
+            Version is null ? string.Empty : pool.Intern(Version),
             weight,
             InstanceMetadata.From(Metadata),
             persistent ? InstanceKind.Persistent : InstanceKind.Ephemeral,
@@ -120,7 +121,7 @@ public sealed record RegistrationInput(
         return false;
     }
 
-    private static FieldError? CheckMetadata(IReadOnlyDictionary<string, string>? metadata, RegistryLimits limits)
+    private static FieldError? CheckMetadata(IReadOnlyCollection<KeyValuePair<string, string>>? metadata, RegistryLimits limits)
     {
         if (metadata is null)
         {

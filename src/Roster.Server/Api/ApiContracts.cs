@@ -18,7 +18,8 @@ internal sealed class RegisterRequest
 
     public int? Weight { get; set; }
 
-    public Dictionary<string, string>? Metadata { get; set; }
+    [JsonConverter(typeof(MetadataConverter))]
+    public KeyValuePair<string, string>[]? Metadata { get; set; }
 
     public int? TtlSeconds { get; set; }
 

@@ -99,6 +99,12 @@ internal static class JsonBody
     /// <summary>Turns a JSON path like <c>$.leases[2].incarnation</c> into <c>leases[2].incarnation</c>.</summary>
     private static string FieldOf(JsonException ex)
     {
+        // The serializer may wrap a converter's exception to add the path; the inner one knows the key.
+        if ((ex as MetadataFieldException ?? ex.InnerException as MetadataFieldException) is { } metadata)
+        {
+            return metadata.Field;
+        }
+
         var path = ex.Path;
         if (string.IsNullOrEmpty(path) || path == "$")
         {
@@ -114,6 +120,11 @@ internal static class JsonBody
 
     private static string Describe(JsonException ex)
     {
+        if ((ex as MetadataFieldException ?? ex.InnerException as MetadataFieldException) is { } metadata)
+        {
+            return metadata.Message;
+        }
+
         var message = ex.Message;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
         {

@@ -58,6 +58,8 @@ public sealed class BadInputTests : IAsyncLifetime
             { "PUT", Instance, "application/json", bigMetadata, 400, "metadata" },
             { "PUT", Instance, "application/json", longKey, 400, "metadata." + new string('k', 129) },
             { "PUT", Instance, "application/json", "{\"address\":\"10.0.0.1\",\"port\":80,\"metadata\":{\"a\":1}}", 400, "metadata.a" },
+            { "PUT", Instance, "application/json", "{\"address\":\"10.0.0.1\",\"port\":80,\"metadata\":{\"a\":\"1\",\"a\":\"2\"}}", 400, "metadata.a" },
+            { "PUT", Instance, "application/json", "{\"address\":\"10.0.0.1\",\"port\":80,\"metadata\":[\"a\"]}", 400, "metadata" },
             { "PUT", Instance, "application/json", "{\"address\":\"10.0.0.1\",", 400, "body" },
             { "PUT", Instance, "application/json", deep, 400, "checks" },
             { "PUT", Instance, "application/json", "{\"address\":\"10.0.0.1\",\"port\":80,\"ttl\":5}", 400, "ttl" },
