@@ -21,6 +21,7 @@ if (workload is "register-steady" or "all") await Workloads.RegisterAsync(second
 if (workload is "register-wrk" or "all") await Workloads.RegisterWithWrkAsync(seconds, connections: 64);
 if (workload is "renew" or "all") await Workloads.RenewAsync(seconds, instances: 10_000, batch: 1000, concurrency: 4);
 if (workload is "fanout" or "all") await Workloads.FanOutAsync(watchers: 1000, changes: 200, perSecond: 20);
+if (workload is "expiry" or "all") await Workloads.MassExpiryAsync(instances: 10_000);
 if (workload is "memory" or "all") await Workloads.MemoryAsync(instances: 100_000);
 if (workload is "restart" or "all") await Workloads.RestartAsync(instances: 100_000);
 if (workload is "alloc") await AllocationProbe.RunAsync(Workloads.BenchRegistrationBody());
@@ -376,6 +377,56 @@ internal static class Workloads
 
             Console.WriteLine($"  write sent to watcher received: {latencies.Summary()}; changes missed across all watchers: {missed}");
             Console.WriteLine($"  server CPU {serverCpu.TotalMicroseconds / (changes * (double)watchers):0.00} µs per delivered event");
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
+    /// <summary>
+    /// Mass expiry: leases nobody renews, all due at about the same time (self-preservation off for the
+    /// run). How long after the TTL until a watcher has seen every delete, and over how long they arrive.
+    /// </summary>
+    public static async Task MassExpiryAsync(int instances)
+    {
+        Console.WriteLine($"expiry: {instances} unrenewed leases (TTL 2 s) expire at once; a watcher counts the deletes");
+        var directory = TempDirectory();
+        var (server, _) = await ServerProcess.StartAsync(directory, [.. ServerSettings, "--Roster:Node:SelfPreservationThreshold=1"]);
+        await using (server)
+        {
+            using var client = NewClient(server.Address, 64);
+            var body = RegistrationBody(8080, ttl: 2);
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+            {
+                int n;
+                while ((n = Interlocked.Increment(ref next)) < instances)
+                {
+                    using var response = await client.PutAsync(new Uri($"/api/v1/namespaces/bench/services/exp/instances/i{n}", UriKind.Relative), Json(body));
+                    response.EnsureSuccessStatusCode();
+                }
+            })));
+            var lastRegistered = Stopwatch.GetTimestamp();
+
+            long lastDelete = 0;
+            var deletes = 0;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var response = await client.GetAsync(new Uri($"/api/v1/namespaces/bench/watch?service=exp&since=0", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            await foreach (var item in SseParser.Create(await response.Content.ReadAsStreamAsync(timeout.Token), static (_, _) => 0).EnumerateAsync(timeout.Token))
+            {
+                if (item.EventType == "delete")
+                {
+                    lastDelete = Stopwatch.GetTimestamp();
+                    if (++deletes == instances)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            var dueAt = lastRegistered + (2 * Stopwatch.Frequency);
+            // The first deletes may come before the watch is read (registering takes a moment): counted, not timed.
+            Console.WriteLine($"  all {deletes} deletes seen {Stopwatch.GetElapsedTime(dueAt, lastDelete).TotalMilliseconds:0} ms after the last lease was due " +
+                              $"(the expiry pass runs every 250 ms)");
         }
 
         Directory.Delete(directory, recursive: true);

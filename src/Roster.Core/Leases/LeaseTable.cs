@@ -100,10 +100,14 @@ public sealed class LeaseTable
         var now = _time.GetTimestamp();
         while (_arrivals.TryDequeue(out var arrived))
         {
-            Place(arrived, arrived.DueTimestamp);
+            Place(arrived, arrived.DueTimestamp / _slotWidth);
         }
 
         var current = now / _slotWidth;
+
+        // Everything looked at in this pass is placed after the current slot: a lease due later within
+        // it (clocks are not aligned to slots) must wait for the next pass, or this loop never ends.
+        var earliest = current + 1;
         while (_wheel.Count > 0)
         {
             var (slot, leases) = _wheel.First();
@@ -128,11 +132,11 @@ public sealed class LeaseTable
                     }
 
                     // Looked at again next pass until it is gone: expiry may be held back or may fail.
-                    Place(lease, now + _slotWidth);
+                    Place(lease, earliest);
                 }
                 else
                 {
-                    Place(lease, lease.DueTimestamp);
+                    Place(lease, Math.Max(lease.DueTimestamp / _slotWidth, earliest));
                 }
             }
         }
@@ -148,9 +152,8 @@ public sealed class LeaseTable
         }
     }
 
-    private void Place(Lease lease, long dueTimestamp)
+    private void Place(Lease lease, long slot)
     {
-        var slot = dueTimestamp / _slotWidth;
         if (!_wheel.TryGetValue(slot, out var leases))
         {
             leases = [];

@@ -16,6 +16,9 @@ public sealed class LeaseTableStressTests
     public async Task ConcurrentRenewPutRemoveAndCollect_ReportsExactlyTheLeasesThatStoppedRenewing()
     {
         var time = new ManualTimeProvider();
+
+        // Off the wheel's slot boundaries, as a real clock is.
+        time.Advance(TimeSpan.FromMilliseconds(37));
         var table = new LeaseTable(time);
         const int kept = 2000;
         const int abandoned = 300;
@@ -55,9 +58,10 @@ public sealed class LeaseTableStressTests
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-        // The expiry pass, with time moving 0.02 s per pass: 1000 passes is 20 s, two TTLs.
+        // The expiry pass, with time moving 0.023 s per pass (never in step with the slots): 870 passes
+        // is 20 s, two TTLs.
         var due = new List<Lease>();
-        for (var pass = 0; pass < 1000; pass++)
+        for (var pass = 0; pass < 870; pass++)
         {
             // The renewer threads renew at random; this makes sure every kept lease is renewed within a TTL.
             foreach (var (key, record) in instances.Take(kept))
@@ -65,7 +69,7 @@ public sealed class LeaseTableStressTests
                 table.TryRenew(key, record.Incarnation);
             }
 
-            time.Advance(TimeSpan.FromSeconds(0.02));
+            time.Advance(TimeSpan.FromSeconds(0.023));
             due.Clear();
             table.CollectDue(due);
             foreach (var lease in due)
@@ -85,5 +89,32 @@ public sealed class LeaseTableStressTests
         Assert.Empty(wronglyReported);
         Assert.Equal(Enumerable.Range(kept + 1, abandoned).Select(i => (long)i), reported.Keys.Order());
         Assert.Equal(kept + abandoned, table.CountIn("ns"));
+    }
+}
+
+public sealed class LeaseTableTests
+{
+    /// <summary>
+    /// Real clocks are not aligned to the wheel's slots: a lease due later within the slot being looked
+    /// at must wait for the next pass, not be looked at again and again in this one.
+    /// </summary>
+    [Fact]
+    public async Task LeaseDueLaterInTheCurrentSlot_IsNotReportedEarly_AndIsReportedOnceDue()
+    {
+        var time = new ManualTimeProvider();
+        time.Advance(TimeSpan.FromMilliseconds(37));
+        var table = new LeaseTable(time);
+        var record = new InstanceRecord("i1", Registrations.Ephemeral(ttlSeconds: 10), OperatorState.None, 1, 1);
+        table.Put(new InstanceKey("ns", "svc", "i1"), record);
+        var due = new List<Lease>();
+
+        // Just before the lease is due, in the same 100 ms slot as its due time.
+        time.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromMilliseconds(20));
+        await Task.Run(() => table.CollectDue(due)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(due);
+
+        time.Advance(TimeSpan.FromMilliseconds(150));
+        await Task.Run(() => table.CollectDue(due)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Assert.Single(due).Incarnation);
     }
 }

@@ -7,6 +7,28 @@ namespace Roster.Server.Tests.Api;
 /// <summary>Leases through the HTTP API, with the node's clock driven by the test.</summary>
 public sealed class LeaseTests
 {
+    /// <summary>
+    /// With the system clock, which is not aligned to anything (the manual clock in the other tests
+    /// hid an expiry pass that never ended), an unrenewed instance goes within TTL + one pass.
+    /// </summary>
+    [Fact]
+    public async Task UnrenewedInstance_ExpiresWithinTtlPlusAPass_WithTheRealClock()
+    {
+        await using var server = await RosterTestServer.StartAsync(inMemory: true);
+        using var kept = await server.RegisterAsync("prod", "orders", "kept", new { address = "10.4.0.2", port = 80, persistent = true });
+        using var registered = await server.RegisterAsync("prod", "orders", "short", new { address = "10.4.0.1", port = 80, ttlSeconds = 2 });
+        var started = DateTime.UtcNow;
+
+        await Eventually.TrueAsync(
+            async () => (await server.GetJsonAsync("/api/v1/namespaces/prod/services/orders")).GetProperty("instances").GetArrayLength() == 1,
+            "the unrenewed instance expires",
+            TimeSpan.FromSeconds(10));
+        var elapsed = DateTime.UtcNow - started;
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(4));
+        var remaining = (await server.GetJsonAsync("/api/v1/namespaces/prod/services/orders")).GetProperty("instances")[0];
+        Assert.Equal("kept", remaining.GetProperty("id").GetString());
+    }
+
     [Fact]
     public async Task BatchRenewal_Keeps1000InstancesAlive_WhileUnrenewedOnesExpire()
     {
