@@ -82,10 +82,14 @@ public sealed class LeaseTable
         }
     }
 
-    /// <summary>Moves the lease's due time one TTL ahead when <paramref name="incarnation"/> is the one held for <paramref name="key"/>.</summary>
+    /// <summary>
+    /// Moves the lease's due time one TTL ahead when <paramref name="incarnation"/> is the one held for
+    /// <paramref name="key"/>. Refused once its expiry has been handed to the log: the instance is going
+    /// away, so the client is told to register again rather than that all is well.
+    /// </summary>
     public bool TryRenew(in InstanceKey key, long incarnation)
     {
-        if (_leases.TryGetValue(incarnation, out var lease) && lease.Key == key)
+        if (_leases.TryGetValue(incarnation, out var lease) && lease.Key == key && !lease.ExpiryRequested)
         {
             lease.Renew(_time.GetTimestamp());
             return true;

@@ -118,3 +118,28 @@ public sealed class LeaseTableTests
         Assert.Equal(1, Assert.Single(due).Incarnation);
     }
 }
+
+public sealed class LeaseRenewalTests
+{
+    [Fact]
+    public void Renew_AfterExpiryWasHandedToTheLog_IsRefused_UntilThatExpiryFails()
+    {
+        var time = new ManualTimeProvider();
+        time.Advance(TimeSpan.FromMilliseconds(13));
+        var table = new LeaseTable(time);
+        var key = new InstanceKey("ns", "svc", "i1");
+        table.Put(key, new InstanceRecord("i1", Registrations.Ephemeral(ttlSeconds: 10), OperatorState.None, 7, 7));
+        time.Advance(TimeSpan.FromSeconds(11));
+        var due = new List<Lease>();
+        table.CollectDue(due);
+        var lease = Assert.Single(due);
+
+        lease.MarkExpiryRequested();
+        Assert.False(table.TryRenew(key, 7));
+
+        // The append failed: the lease is live again and renewals work.
+        lease.ClearExpiryRequested();
+        Assert.True(table.TryRenew(key, 7));
+        Assert.False(table.TryRenew(key, 8));
+    }
+}
