@@ -1,6 +1,5 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.AspNetCore.RateLimiting;
 using Roster.Core.Node;
 using Roster.Core.Validation;
 using Roster.Server.Api;
@@ -9,16 +8,6 @@ using Roster.Server.Hosting;
 using Roster.Server.Security;
 
 namespace Roster.Server;
-
-/// <summary>Per-client request limit. Off by default; when on, refusals are 429 with Retry-After.</summary>
-public sealed class RateLimitOptions
-{
-    /// <summary>Requests per second per client address; 0 turns limiting off.</summary>
-    public int PermitsPerSecond { get; set; }
-
-    /// <summary>Requests a client may make at once above the steady rate. Default: one second's worth.</summary>
-    public int Burst { get; set; }
-}
 
 /// <summary>
 /// Builds the registry node's web application. Configuration lives under <c>Roster:</c>

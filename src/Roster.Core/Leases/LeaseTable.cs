@@ -3,17 +3,6 @@ using Roster.Core.Model;
 
 namespace Roster.Core.Leases;
 
-public enum RenewStatus : byte
-{
-    Ok,
-
-    /// <summary>No such instance: the client registers again.</summary>
-    Unknown,
-
-    /// <summary>The instance was registered again since; this incarnation is over.</summary>
-    StaleIncarnation,
-}
-
 /// <summary>
 /// The leases this node owns, by incarnation (unique in a registry, so a renewal is one lookup).
 /// <para>
@@ -171,35 +160,4 @@ public sealed class LeaseTable
     {
         public int Value;
     }
-}
-
-/// <summary>One instance's lease. The due time is written atomically by renewals from any thread.</summary>
-internal sealed class Lease(InstanceKey key, long incarnation, long ttlTicks)
-{
-    private long _dueTimestamp;
-    private int _expiryRequested;
-    private int _removed;
-
-    public InstanceKey Key { get; } = key;
-
-    public long Incarnation { get; } = incarnation;
-
-    /// <summary>The TTL in <see cref="TimeProvider"/> timestamp units.</summary>
-    public long TtlTicks { get; set; } = ttlTicks;
-
-    public long DueTimestamp => Volatile.Read(ref _dueTimestamp);
-
-    public bool ExpiryRequested => Volatile.Read(ref _expiryRequested) != 0;
-
-    public bool IsRemoved => Volatile.Read(ref _removed) != 0;
-
-    public void Renew(long now) => Volatile.Write(ref _dueTimestamp, now + TtlTicks);
-
-    public bool IsDue(long now) => DueTimestamp <= now;
-
-    public void MarkExpiryRequested() => Volatile.Write(ref _expiryRequested, 1);
-
-    public void ClearExpiryRequested() => Volatile.Write(ref _expiryRequested, 0);
-
-    public void MarkRemoved() => Volatile.Write(ref _removed, 1);
 }

@@ -51,9 +51,3 @@ internal sealed class MetadataConverter : JsonConverter<KeyValuePair<string, str
     public override void Write(Utf8JsonWriter writer, KeyValuePair<string, string>[] value, JsonSerializerOptions options) =>
         throw new NotSupportedException("Metadata is written from its canonical bytes.");
 }
-
-/// <summary>A metadata error that knows which key it is about, so the problem names <c>metadata.key</c>.</summary>
-internal sealed class MetadataFieldException(string field, string message) : JsonException(message)
-{
-    public string Field { get; } = field;
-}

@@ -3,24 +3,6 @@ using Roster.Server.Api;
 
 namespace Roster.Server.Security;
 
-/// <summary>One bearer token and what it may do.</summary>
-public sealed class AccessToken
-{
-    public string Token { get; set; } = string.Empty;
-
-    /// <summary>Namespaces it applies to; <c>*</c> for all.</summary>
-    public List<string> Namespaces { get; set; } = [];
-
-    /// <summary>True to allow changes (register, renew, deregister, operator state); reads are always allowed.</summary>
-    public bool Write { get; set; }
-}
-
-public sealed class AuthOptions
-{
-    /// <summary>When empty (the default), the API is open: run it on a private network or behind a proxy.</summary>
-    public List<AccessToken> Tokens { get; set; } = [];
-}
-
 /// <summary>
 /// Checks <c>Authorization: Bearer ...</c> against the configured tokens: 401 when missing or unknown,
 /// 403 when the token has no right for that namespace or for writing.

@@ -1,8 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
-using System.Text;
 using System.Text.Json;
 
 namespace Roster.Cli.Commands;
@@ -384,41 +382,5 @@ internal static class ClientCommands
     {
         var text = JsonSerializer.Serialize(element, CliJsonContext.Default.JsonElement);
         await output.WriteLineAsync(text).ConfigureAwait(false);
-    }
-}
-
-/// <summary>A command failed for a reason the user can act on; carries the exit code.</summary>
-internal sealed class CommandException(string message, int exitCode) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
-}
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonElement))]
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
-internal sealed partial class CliJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
-
-/// <summary>Plain-text tables: columns padded to the widest cell.</summary>
-internal static class Table
-{
-    public static async Task WriteAsync(TextWriter output, string[] headers, IEnumerable<string[]> rows)
-    {
-        var all = rows.ToList();
-        var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => r[i].Length))).ToArray();
-        var line = new StringBuilder();
-        foreach (var row in all.Prepend(headers))
-        {
-            line.Clear();
-            for (var i = 0; i < row.Length; i++)
-            {
-                line.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i] + 2));
-            }
-
-            await output.WriteLineAsync(line.ToString().TrimEnd()).ConfigureAwait(false);
-        }
-
-        if (all.Count == 0)
-        {
-            await output.WriteLineAsync("(none)").ConfigureAwait(false);
-        }
     }
 }
