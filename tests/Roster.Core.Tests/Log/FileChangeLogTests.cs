@@ -96,6 +96,21 @@ public sealed class FileChangeLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Dispose_WritesWhatWasQueued_AndLaterAppendsFailAtOnce()
+    {
+        var log = FileChangeLog.Open(_directory);
+        var queued = Enumerable.Range(1, 50).Select(i => log.AppendAsync([Entry(i)], CancellationToken.None)).ToList();
+        await log.DisposeAsync();
+
+        var written = await Task.WhenAll(queued).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), written.Select(p => p[0]).Order());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => log.AppendAsync([Entry(51)], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        await using var reopened = FileChangeLog.Open(_directory);
+        Assert.Equal(50, reopened.LastPosition);
+    }
+
+    [Fact]
     public async Task TruncateBefore_RemovesOnlyWholeOldSegments()
     {
         await using var log = FileChangeLog.Open(_directory, segmentBytes: 2048);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Roster.Core.Serialization;
@@ -8,8 +9,9 @@ namespace Roster.Core.Log.Embedded;
 /// <summary>
 /// The embedded change log: checksummed records appended to segment files under one directory.
 /// <para>
-/// Group commit: appends from all callers queue to one writer loop, which writes everything queued in
-/// one write and one fsync, then completes every caller in the batch. Under load the batch grows, so
+/// Group commit: appends from all callers queue to one writer thread, which writes everything queued in
+/// one write and one fsync, then completes every caller in the batch. The writer is a dedicated thread,
+/// not a pool thread, because it blocks in write and fsync. Under load the batch grows, so
 /// durability costs one fsync per batch rather than per change.
 /// </para>
 /// <para>
@@ -23,8 +25,12 @@ public sealed class FileChangeLog : IChangeLog
 
     private readonly string _directory;
     private readonly long _segmentBytes;
-    private readonly Channel<AppendRequest> _requests =
-        Channel.CreateUnbounded<AppendRequest>(new UnboundedChannelOptions { SingleReader = true });
+    // Appends wait here for the writer thread. A queue and a semaphore rather than a channel, because
+    // the writer is a dedicated thread that blocks (write, fsync) and so must not be a pool thread.
+    private readonly ConcurrentQueue<AppendRequest> _requests = new();
+    private readonly SemaphoreSlim _requested = new(0);
+    private readonly CancellationTokenSource _closing = new();
+    private volatile bool _closed;
 
     // Guards _committedPosition, _live and _activeSegmentFirst. Held only for field updates and
     // non-blocking channel writes: never across I/O or an await.
@@ -33,7 +39,7 @@ public sealed class FileChangeLog : IChangeLog
     private long _activeSegmentFirst;
     private Channel<LogRecord[]>? _live;
 
-    private readonly Task _writerLoop;
+    private readonly Thread _writer;
     private FileStream _segment;
     private long _nextPosition;
 
@@ -45,7 +51,8 @@ public sealed class FileChangeLog : IChangeLog
         _activeSegmentFirst = activeSegmentFirst;
         _committedPosition = lastPosition;
         _nextPosition = lastPosition + 1;
-        _writerLoop = Task.Run(RunWriterAsync);
+        _writer = new Thread(RunWriter) { IsBackground = true, Name = "roster-log-writer" };
+        _writer.Start();
     }
 
     /// <summary>The position of the last durable entry.</summary>
@@ -107,10 +114,21 @@ public sealed class FileChangeLog : IChangeLog
             return Task.FromResult(Array.Empty<long>());
         }
 
-        var request = new AppendRequest(entries, cancellationToken);
-        if (!_requests.Writer.TryWrite(request))
+        if (_closed)
         {
             return Task.FromException<long[]>(new ObjectDisposedException(nameof(FileChangeLog)));
+        }
+
+        var request = new AppendRequest(entries, cancellationToken);
+        _requests.Enqueue(request);
+        if (_closed)
+        {
+            // Closed while this was being queued: the writer may be gone, so nothing may be left waiting.
+            FailQueued();
+        }
+        else
+        {
+            _requested.Release();
         }
 
         return request.Completion.Task;
@@ -190,9 +208,20 @@ public sealed class FileChangeLog : IChangeLog
 
     public async ValueTask DisposeAsync()
     {
-        _requests.Writer.TryComplete();
-        await _writerLoop.ConfigureAwait(false);
+        if (_closed)
+        {
+            return;
+        }
+
+        // The writer finishes what was queued before it saw the close, then stops.
+        _closed = true;
+        await _closing.CancelAsync().ConfigureAwait(false);
+        _writer.Join();
+        FailQueued();
+
         await _segment.DisposeAsync().ConfigureAwait(false);
+        _requested.Dispose();
+        _closing.Dispose();
         lock (_commitLock)
         {
             _live?.Writer.TryComplete();
@@ -255,17 +284,38 @@ public sealed class FileChangeLog : IChangeLog
         }
     }
 
-    private async Task RunWriterAsync()
+    private void FailQueued()
+    {
+        while (_requests.TryDequeue(out var late))
+        {
+            late.Completion.TrySetException(new ObjectDisposedException(nameof(FileChangeLog)));
+        }
+    }
+
+    /// <summary>The writer thread: takes everything queued, writes it with one write and one fsync.</summary>
+    private void RunWriter()
     {
         var pending = new List<AppendRequest>();
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var payload = new ArrayBufferWriter<byte>(1024);
-        var reader = _requests.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
+            try
+            {
+                _requested.Wait(_closing.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Closing: write what is already queued, then stop.
+                if (_requests.IsEmpty)
+                {
+                    return;
+                }
+            }
+
             pending.Clear();
             var entryCount = 0;
-            while (entryCount < MaxEntriesPerBatch && reader.TryRead(out var request))
+            while (entryCount < MaxEntriesPerBatch && _requests.TryDequeue(out var request))
             {
                 if (request.CancellationToken.IsCancellationRequested)
                 {
@@ -277,12 +327,10 @@ public sealed class FileChangeLog : IChangeLog
                 entryCount += request.Entries.Count;
             }
 
-            if (pending.Count == 0)
+            if (pending.Count > 0)
             {
-                continue;
+                WriteBatch(pending, entryCount, buffer, payload);
             }
-
-            WriteBatch(pending, entryCount, buffer, payload);
         }
     }
 
