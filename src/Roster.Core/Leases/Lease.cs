@@ -6,6 +6,7 @@ namespace Roster.Core.Leases;
 internal sealed class Lease(InstanceKey key, long incarnation, long ttlTicks)
 {
     private long _dueTimestamp;
+    private long _ttlTicks = ttlTicks;
     private int _expiryRequested;
     private int _removed;
 
@@ -13,8 +14,13 @@ internal sealed class Lease(InstanceKey key, long incarnation, long ttlTicks)
 
     public long Incarnation { get; } = incarnation;
 
-    /// <summary>The TTL in <see cref="TimeProvider"/> timestamp units.</summary>
-    public long TtlTicks { get; set; } = ttlTicks;
+    /// <summary>The TTL in <see cref="TimeProvider"/> timestamp units. Written by the applier alone (a
+    /// registration may change it), read by renewals on any thread.</summary>
+    public long TtlTicks
+    {
+        get => Volatile.Read(ref _ttlTicks);
+        set => Volatile.Write(ref _ttlTicks, value);
+    }
 
     public long DueTimestamp => Volatile.Read(ref _dueTimestamp);
 

@@ -65,21 +65,6 @@ public sealed class InstanceMetadata : IEquatable<InstanceMetadata>
     internal static InstanceMetadata FromCanonical(byte[] utf8Json, int count) =>
         count == 0 ? Empty : new InstanceMetadata(utf8Json, count);
 
-    public IReadOnlyDictionary<string, string> ToDictionary()
-    {
-        var result = new Dictionary<string, string>(Count, StringComparer.Ordinal);
-        var reader = new Utf8JsonReader(_utf8Json);
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var key = reader.GetString()!;
-            reader.Read();
-            result[key] = reader.GetString()!;
-        }
-
-        return result;
-    }
-
     public bool Equals(InstanceMetadata? other) =>
         other is not null && (ReferenceEquals(this, other) || _utf8Json.AsSpan().SequenceEqual(other._utf8Json));
 
