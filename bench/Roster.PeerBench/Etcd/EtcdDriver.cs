@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Text;
+using Google.Protobuf;
+using Roster.PeerBench.Etcd.Protocol;
+using Roster.PeerBench.Workloads;
+
+namespace Roster.PeerBench.Etcd;
+
+/// <summary>
+/// etcd through its native gRPC API, in go-zero's layout: a provider grants one lease (TTL 10 s), puts
+/// each instance as <c>/services/{service}/{id}</c> attached to that lease, and keeps the lease alive
+/// every TTL/3 on a LeaseKeepAlive stream. A watcher ranges over <c>/services/</c> and then watches the
+/// prefix from the next revision, resuming from its last revision after a failure.
+/// </summary>
+internal sealed class EtcdDriver(Uri address) : RecordingDriver
+{
+    private const string Prefix = "/services/";
+    private static readonly ByteString PrefixKey = ByteString.CopyFromUtf8(Prefix);
+    private static readonly ByteString PrefixEnd = ByteString.CopyFromUtf8("/services0"); // '/' + 1
+    private static readonly ByteString Value = ByteString.CopyFrom(Naming.InstanceValue());
+
+    private readonly List<EtcdProvider> _providers = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    private EtcdProvider? _writer;
+    private int _lost;
+
+    public override int LostRegistrations => Volatile.Read(ref _lost);
+
+    public override async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, CancellationToken cancellationToken)
+    {
+        var batch = Enumerable.Range(_providers.Count, providers).Select(p => new EtcdProvider(address, p, ttlSeconds)).ToList();
+        _providers.AddRange(batch);
+        var latencies = await Task.WhenAll(batch.Select(p => p.RegisterAllAsync(instancesPerProvider, cancellationToken))).ConfigureAwait(false);
+        return [.. latencies.SelectMany(l => l)];
+    }
+
+    public override Task StartKeepAliveAsync(CancellationToken cancellationToken)
+    {
+        foreach (var provider in _providers)
+        {
+            _loops.Add(provider.KeepAliveAsync(() => Interlocked.Increment(ref _lost), _stopping.Token));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
+    {
+        using var connection = new GrpcConnection(address);
+        var response = await connection.UnaryAsync(
+            "/etcdserverpb.KV/Range", new RangeRequest { Key = PrefixKey, RangeEnd = PrefixEnd, CountOnly = true }, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
+        return response.Count;
+    }
+
+    public override ProcessStartInfo HolderProcess(int instances, int ttlSeconds) =>
+        Holder.StartInfo("etcd", address, instances, ttlSeconds);
+
+    public override async Task HoldAsync(int instances, int ttlSeconds, CancellationToken cancellationToken)
+    {
+        var holder = new EtcdProvider(address, 0, ttlSeconds, Naming.HolderInstance);
+        _providers.Add(holder);
+        await holder.RegisterAllAsync(instances, cancellationToken).ConfigureAwait(false);
+        await StartKeepAliveAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken)
+    {
+        var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loops.Add(WatchLoopAsync(recorder, live, _stopping.Token));
+        await live.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task PrepareWriterAsync(CancellationToken cancellationToken)
+    {
+        if (_writer is null)
+        {
+            _writer = new EtcdProvider(address, -1, ttlSeconds: 120);
+            await _writer.GrantAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    protected override Task WriteChangeAsync(int key, bool delete, CancellationToken cancellationToken)
+    {
+        var name = KeyOf(Naming.Service(key % Naming.Services), Naming.ChangeInstance(key));
+        return delete ? _writer!.DeleteAsync(name, cancellationToken) : _writer!.PutAsync(name, cancellationToken);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (var provider in _providers)
+        {
+            provider.Dispose();
+        }
+
+        _writer?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private static ByteString KeyOf(string service, string id) => ByteString.CopyFromUtf8(Prefix + service + "/" + id);
+
+    private async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
+    {
+        using var connection = new GrpcConnection(address);
+        long nextRevision = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (nextRevision == 0)
+                {
+                    // The full list first, as a consumer starts; the watch continues from the revision after it.
+                    var list = await connection.UnaryAsync(
+                        "/etcdserverpb.KV/Range", new RangeRequest { Key = PrefixKey, RangeEnd = PrefixEnd }, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
+                    nextRevision = list.Header.Revision + 1;
+                }
+
+                var create = new WatchRequest { CreateRequest = new WatchCreateRequest { Key = PrefixKey, RangeEnd = PrefixEnd, StartRevision = nextRevision } };
+                using var call = await connection.DuplexAsync("/etcdserverpb.Watch/Watch", create, WatchResponse.Parser, cancellationToken).ConfigureAwait(false);
+                while (await call.ReadAsync(cancellationToken).ConfigureAwait(false) is { } response)
+                {
+                    var now = Stopwatch.GetTimestamp();
+                    if (response.Created)
+                    {
+                        live.TrySetResult();
+                    }
+
+                    if (response.Canceled)
+                    {
+                        throw new GrpcException("Watch", "canceled: " + response.CancelReason);
+                    }
+
+                    foreach (var change in response.Events)
+                    {
+                        var key = change.Kv.Key.Span;
+                        var id = Encoding.UTF8.GetString(key[(key.LastIndexOf((byte)'/') + 1)..]);
+                        if (change.Type == Event.Types.EventType.Delete)
+                        {
+                            recorder.OnDelete(id, now);
+                        }
+                        else
+                        {
+                            recorder.OnUpsert(id, now);
+                        }
+
+                        nextRevision = change.Kv.ModRevision + 1;
+                    }
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or GrpcException && !cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One provider process: its own connection, one lease, its instances.</summary>
+    private sealed class EtcdProvider : IDisposable
+    {
+        private readonly GrpcConnection _connection;
+        private readonly int _index;
+        private readonly int _ttlSeconds;
+        private readonly Func<int, string> _idOf;
+        private readonly List<ByteString> _keys = [];
+        private long _lease;
+
+        public EtcdProvider(Uri address, int index, int ttlSeconds, Func<int, string>? idOf = null)
+        {
+            _connection = new GrpcConnection(address);
+            _index = index;
+            _ttlSeconds = ttlSeconds;
+            _idOf = idOf ?? (i => Naming.ProviderInstance(index, i));
+        }
+
+        public async Task GrantAsync(CancellationToken cancellationToken)
+        {
+            var granted = await _connection.UnaryAsync(
+                "/etcdserverpb.Lease/LeaseGrant", new LeaseGrantRequest { TTL = _ttlSeconds }, LeaseGrantResponse.Parser, cancellationToken).ConfigureAwait(false);
+            _lease = granted.ID;
+        }
+
+        public async Task<double[]> RegisterAllAsync(int count, CancellationToken cancellationToken)
+        {
+            await GrantAsync(cancellationToken).ConfigureAwait(false);
+            var latencies = new double[count];
+            for (var i = 0; i < count; i++)
+            {
+                var key = KeyOf(Naming.Service(Naming.ServiceOf(_index, i, count)), _idOf(i));
+                var started = Stopwatch.GetTimestamp();
+                await PutAsync(key, cancellationToken).ConfigureAwait(false);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+                _keys.Add(key);
+            }
+
+            return latencies;
+        }
+
+        public Task PutAsync(ByteString key, CancellationToken cancellationToken) =>
+            _connection.UnaryAsync("/etcdserverpb.KV/Put", new PutRequest { Key = key, Value = Value, Lease = _lease }, PutResponse.Parser, cancellationToken);
+
+        public Task DeleteAsync(ByteString key, CancellationToken cancellationToken) =>
+            _connection.UnaryAsync("/etcdserverpb.KV/DeleteRange", new DeleteRangeRequest { Key = key }, DeleteRangeResponse.Parser, cancellationToken);
+
+        /// <summary>clientv3's keep-alive: a request every TTL/3 on one stream; a lost lease is granted again and the keys put again.</summary>
+        public async Task KeepAliveAsync(Action onLost, CancellationToken cancellationToken)
+        {
+            var interval = TimeSpan.FromSeconds(_ttlSeconds / 3.0);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    var request = new LeaseKeepAliveRequest { ID = _lease };
+                    using var call = await _connection.DuplexAsync("/etcdserverpb.Lease/LeaseKeepAlive", request, LeaseKeepAliveResponse.Parser, cancellationToken).ConfigureAwait(false);
+                    while (await call.ReadAsync(cancellationToken).ConfigureAwait(false) is { } response)
+                    {
+                        if (response.TTL <= 0)
+                        {
+                            foreach (var _ in _keys)
+                            {
+                                onLost();
+                            }
+
+                            await GrantAsync(cancellationToken).ConfigureAwait(false);
+                            foreach (var key in _keys)
+                            {
+                                await PutAsync(key, cancellationToken).ConfigureAwait(false);
+                            }
+
+                            break;
+                        }
+
+                        await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                        call.Send(new LeaseKeepAliveRequest { ID = _lease });
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or GrpcException && !cancellationToken.IsCancellationRequested)
+                {
+                }
+
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        public void Dispose() => _connection.Dispose();
+    }
+}

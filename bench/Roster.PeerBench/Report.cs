@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Roster.PeerBench.Workloads;
+
+namespace Roster.PeerBench;
+
+/// <summary>
+/// Writes the results: every run's figures as JSON, a Markdown table of medians over runs with Roster's
+/// ratios against each peer and the issue's goals, and two charts drawn by gnuplot.
+/// </summary>
+internal static class Report
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static string[] Write(BenchSettings settings, Machine machine, List<PeerResult> results)
+    {
+        Directory.CreateDirectory(settings.Output);
+        var name = Path.Combine(settings.Output, settings.RamDisk ? "peers-ram" : "peers-disk");
+        var summary = settings.Peers.ToDictionary(p => p, p => Summarize(results.Where(r => r.Peer == p && r.Error is null).ToList()));
+        File.WriteAllText(name + ".json", JsonSerializer.Serialize(new { machine, settings, summary, results }, JsonOptions));
+        File.WriteAllText(name + ".md", Markdown(settings, machine, summary, results));
+        var charts = Charts(name, summary, results);
+        return [name + ".json", name + ".md", .. charts];
+    }
+
+    /// <summary>Medians over the runs (worst case for counts that must be zero).</summary>
+    private static Dictionary<string, double> Summarize(List<PeerResult> runs)
+    {
+        double Median(Func<PeerResult, double?> pick) => Stats.Median(runs.Select(pick).Where(v => v is not null).Select(v => v!.Value));
+        double Worst(Func<PeerResult, double?> pick) => runs.Select(pick).Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(double.NaN).Max();
+        return new Dictionary<string, double>
+        {
+            ["runs"] = runs.Count,
+            ["w1PerSecond"] = Median(r => r.W1?.PerSecond),
+            ["w1P50Ms"] = Median(r => r.W1?.P50Ms),
+            ["w1P99Ms"] = Median(r => r.W1?.P99Ms),
+            ["w1CpuUs"] = Median(r => r.W1?.ServerCpuUsPerRegistration),
+            ["w2CpuCores"] = Median(r => r.W2?.ServerCpuCores),
+            ["w2Lost"] = Worst(r => r.W2 is null ? null : r.W2.InstancesExpected - r.W2.InstancesFound + r.W2.Reregistered),
+            ["w3P50Ms"] = Median(r => r.W3?.P50Ms),
+            ["w3P99Ms"] = Median(r => r.W3?.P99Ms),
+            ["w3MaxMs"] = Median(r => r.W3?.MaxMs),
+            ["w3Missed"] = Worst(r => r.W3?.MissedTotal),
+            ["w3MissedWorstWatcher"] = Worst(r => r.W3?.MissedWorstWatcher),
+            ["w3CpuUsPerEvent"] = Median(r => r.W3?.ServerCpuUsPerDeliveredEvent),
+            ["w4BytesPerInstance"] = Median(r => r.W4?.RssBytesPerInstance),
+            ["w4PerSecond"] = Median(r => r.W4?.RegistrationsPerSecond),
+            ["w5MedianSeconds"] = Median(r => r.W5?.MedianSeconds),
+            ["w5MaxSeconds"] = Worst(r => r.W5?.MaxSeconds),
+            ["w6ReadySeconds"] = Median(r => r.W6?.ReadySeconds),
+            ["w6Spurious"] = Worst(r => r.W6?.SpuriousDeletes),
+            ["w6Lost"] = Worst(r => r.W6 is null ? null : r.W6.InstancesExpected - r.W6.InstancesAfter),
+        };
+    }
+
+    private sealed record Row(string Label, string Key, string Format, bool HigherIsBetter, Func<double, double, double, int, bool?>? Goal = null, string GoalText = "");
+
+    private static readonly Row[] Rows =
+    [
+        new("W1 registrations/s", "w1PerSecond", "0", true, (r, e, z, _) => r >= 3 * e && r >= 3 * z, "≥ 3× etcd and ZooKeeper"),
+        new("W1 ack latency p50 (ms)", "w1P50Ms", "0.00", false),
+        new("W1 ack latency p99 (ms)", "w1P99Ms", "0.00", false),
+        new("W1 server CPU per registration (µs)", "w1CpuUs", "0.0", false, (r, e, z, _) => r <= e / 3 && r <= z / 3, "≤ ⅓ of etcd and ZooKeeper"),
+        new("W2 server CPU for keep-alive (cores)", "w2CpuCores", "0.0000", false, (r, e, _, _) => r <= e / 3, "≤ ⅓ of etcd"),
+        new("W2 instances lost", "w2Lost", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W3 propagation p50 (ms)", "w3P50Ms", "0.00", false),
+        new("W3 propagation p99 (ms)", "w3P99Ms", "0.00", false, (r, e, _, _) => r <= e, "≤ etcd"),
+        new("W3 propagation max (ms)", "w3MaxMs", "0.0", false),
+        new("W3 changes missed (all watchers, worst run)", "w3Missed", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W3 changes missed by the worst watcher", "w3MissedWorstWatcher", "0", false),
+        new("W3 server CPU per delivered event (µs)", "w3CpuUs", "0.00", false),
+        new("W4 RSS per instance (bytes)", "w4BytesPerInstance", "0", false, (r, e, _, _) => r <= e, "≤ etcd"),
+        new("W4 registrations/s (100 providers)", "w4PerSecond", "0", true),
+        new("W5 failure seen by watchers, median (s)", "w5MedianSeconds", "0.00", false),
+        new("W5 failure seen by every watcher (s)", "w5MaxSeconds", "0.00", false, (r, _, _, ttl) => r <= ttl + 1, "≤ TTL + 1 s"),
+        new("W6 restart: ready after (s)", "w6ReadySeconds", "0.00", false),
+        new("W6 restart: spurious deletes", "w6Spurious", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W6 restart: instances lost", "w6Lost", "0", false),
+    ];
+
+    private static string Markdown(BenchSettings settings, Machine machine, Dictionary<string, Dictionary<string, double>> summary, List<PeerResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"# Roster, etcd and ZooKeeper side by side ({(settings.RamDisk ? "RAM parity" : "durable")})");
+        text.AppendLine();
+        text.AppendLine(machine.Summary + ".");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"Medians of {settings.Runs} runs. W1: {settings.Providers} providers × {settings.InstancesPerProvider} instances over {Naming.Services} services, TTL {settings.TtlSeconds} s. " +
+            $"W2: {settings.KeepAliveSeconds} s. W3: {settings.Watchers} watchers, {settings.Changes} changes at {settings.ChangesPerSecond}/s. " +
+            $"W4: {settings.MemoryInstances} instances. W5: {settings.FailureInstances} instances. Counts that must be zero show the worst run.");
+        text.AppendLine();
+        string Cell(string peer, Row row) => summary.TryGetValue(peer, out var s) && s.TryGetValue(row.Key, out var v) && !double.IsNaN(v)
+            ? v.ToString(row.Format, CultureInfo.InvariantCulture) : "–";
+        text.AppendLine("| Metric | Roster | etcd | ZooKeeper | Roster vs etcd | Roster vs ZooKeeper | Goal | Met |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---|---|");
+        foreach (var row in Rows)
+        {
+            var r = Value(summary, "roster", row.Key);
+            var e = Value(summary, "etcd", row.Key);
+            var z = Value(summary, "zookeeper", row.Key);
+            var met = row.Goal is null || double.IsNaN(r) ? "" : row.Goal(r, double.IsNaN(e) ? double.PositiveInfinity * (row.HigherIsBetter ? -1 : 1) : e, double.IsNaN(z) ? (row.HigherIsBetter ? 0 : double.PositiveInfinity) : z, settings.TtlSeconds) == true ? "yes" : "**no**";
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {row.Label} | {Cell("roster", row)} | {Cell("etcd", row)} | {Cell("zookeeper", row)} | {Ratio(r, e, row.HigherIsBetter)} | {Ratio(r, z, row.HigherIsBetter)} | {row.GoalText} | {met} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Ratios read \"Roster is N× better\": throughput divided by the peer's, or the peer's cost divided by Roster's.");
+        foreach (var failed in results.Where(r => r.Error is not null))
+        {
+            text.AppendLine();
+            text.AppendLine(CultureInfo.InvariantCulture, $"Run {failed.Run} of {failed.Peer} failed: `{failed.Error!.Split('\n')[0]}`");
+        }
+
+        return text.ToString();
+    }
+
+    private static double Value(Dictionary<string, Dictionary<string, double>> summary, string peer, string key) =>
+        summary.TryGetValue(peer, out var s) && s.TryGetValue(key, out var v) ? v : double.NaN;
+
+    private static string Ratio(double roster, double peer, bool higherIsBetter)
+    {
+        if (double.IsNaN(roster) || double.IsNaN(peer) || roster == 0 || peer == 0)
+        {
+            return "–";
+        }
+
+        var ratio = higherIsBetter ? roster / peer : peer / roster;
+        return ratio.ToString(ratio >= 10 ? "0" : "0.0", CultureInfo.InvariantCulture) + "×";
+    }
+
+    /// <summary>Two PNG charts: Roster's advantage per workload, and the W1 and W3 latency distributions.</summary>
+    private static string[] Charts(string name, Dictionary<string, Dictionary<string, double>> summary, List<PeerResult> results)
+    {
+        var data = new StringBuilder("metric etcd zookeeper\n");
+        foreach (var (label, key, higher) in new[]
+        {
+            ("W1-throughput", "w1PerSecond", true), ("W1-CPU/registration", "w1CpuUs", false), ("W2-keep-alive-CPU", "w2CpuCores", false),
+            ("W3-p99", "w3P99Ms", false), ("W4-RSS/instance", "w4BytesPerInstance", false), ("W5-detection", "w5MaxSeconds", false),
+            ("W6-ready", "w6ReadySeconds", false),
+        })
+        {
+            var r = Value(summary, "roster", key);
+            string RatioOf(string peer)
+            {
+                var p = Value(summary, peer, key);
+                return double.IsNaN(r) || double.IsNaN(p) || r == 0 || p == 0 ? "NaN" : (higher ? r / p : p / r).ToString("0.###", CultureInfo.InvariantCulture);
+            }
+
+            data.AppendLine(CultureInfo.InvariantCulture, $"{label} {RatioOf("etcd")} {RatioOf("zookeeper")}");
+        }
+
+        File.WriteAllText(name + "-ratios.dat", data.ToString());
+        var distributions = new StringBuilder("percentile");
+        var peers = results.Select(r => r.Peer).Distinct().ToList();
+        foreach (var peer in peers)
+        {
+            distributions.Append(CultureInfo.InvariantCulture, $" {peer}-W1 {peer}-W3");
+        }
+
+        distributions.AppendLine();
+        var runs = peers.ToDictionary(p => p, p => results.FirstOrDefault(r => r.Peer == p && r.Error is null));
+        for (var p = 0; p <= 100; p++)
+        {
+            distributions.Append(p);
+            foreach (var peer in peers)
+            {
+                var run = runs[peer];
+                distributions.Append(CultureInfo.InvariantCulture, $" {Number(run?.W1?.LatencyPercentilesMs, p)} {Number(run?.W3?.LatencyPercentilesMs, p)}");
+            }
+
+            distributions.AppendLine();
+        }
+
+        File.WriteAllText(name + "-latency.dat", distributions.ToString());
+        var columns = string.Join(", ", peers.Select((peer, i) => $"'{name}-latency.dat' using {2 + 2 * i}:1 with lines lw 2 title '{peer}'"));
+        var columnsW3 = string.Join(", ", peers.Select((peer, i) => $"'{name}-latency.dat' using {3 + 2 * i}:1 with lines lw 2 title '{peer}'"));
+        var script = $"""
+            set terminal pngcairo size 1100,520 font 'sans,10'
+            set output '{name}-ratios.png'
+            set title "How many times better Roster is, per workload (1 = equal; above 1 Roster is ahead)"
+            set style data histograms
+            set style histogram clustered gap 1
+            set style fill solid 0.8 border -1
+            set logscale y
+            set grid ytics
+            set xtics rotate by -20
+            set ylabel 'ratio (log scale)'
+            plot '{name}-ratios.dat' using 2:xtic(1) title 'vs etcd', '' using 3 title 'vs ZooKeeper', 1 with lines lc rgb 'black' notitle
+            set output '{name}-latency.png'
+            set multiplot layout 1,2
+            unset style
+            unset logscale y
+            set xtics norotate
+            set logscale x
+            set ylabel 'percentile'
+            set key bottom right
+            set title 'W1: registration acknowledgement (ms)'
+            plot {columns}
+            set title 'W3: write acknowledged → watcher has it (ms)'
+            plot {columnsW3}
+            unset multiplot
+            """;
+        File.WriteAllText(name + ".gnuplot", script);
+        try
+        {
+            using var gnuplot = Process.Start(new ProcessStartInfo("gnuplot", name + ".gnuplot") { RedirectStandardError = true })!;
+            var errors = gnuplot.StandardError.ReadToEnd();
+            gnuplot.WaitForExit();
+            if (gnuplot.ExitCode != 0)
+            {
+                Console.Error.WriteLine("gnuplot: " + errors);
+                return [];
+            }
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine("gnuplot is not installed; charts skipped (apt-get install gnuplot-nox).");
+            return [];
+        }
+
+        return [name + "-ratios.png", name + "-latency.png"];
+    }
+
+    private static string Number(double[]? values, int index) =>
+        values is { Length: > 0 } && !double.IsNaN(values[index]) ? Math.Max(values[index], 0.001).ToString("0.###", CultureInfo.InvariantCulture) : "NaN";
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace Roster.PeerBench.Workloads;
+
+/// <summary>Workload sizes and run options; the defaults are the issue's.</summary>
+internal sealed record BenchSettings
+{
+    public IReadOnlyList<string> Peers { get; init; } = ["roster", "etcd", "zookeeper"];
+    public int Runs { get; init; } = 3;
+    public bool RamDisk { get; init; }
+    public bool Pin { get; init; } = true;
+    public int TtlSeconds { get; init; } = 10;
+    public int Providers { get; init; } = 100;
+    public int InstancesPerProvider { get; init; } = 100;
+    public int KeepAliveSeconds { get; init; } = 30;
+    public int Watchers { get; init; } = 100;
+    public int Changes { get; init; } = 2000;
+    public int ChangesPerSecond { get; init; } = 200;
+    public int MemoryInstances { get; init; } = 100_000;
+    public int FailureInstances { get; init; } = 1000;
+    public string Output { get; init; } = Path.Combine("bench", "results");
+
+    public static BenchSettings Parse(string[] args)
+    {
+        var settings = new BenchSettings();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Number() => int.Parse(Next(), NumberStyles.None, CultureInfo.InvariantCulture);
+            settings = args[i] switch
+            {
+                "--peers" => settings with { Peers = Next().Split(',', StringSplitOptions.RemoveEmptyEntries) },
+                "--runs" => settings with { Runs = Number() },
+                "--ram" => settings with { RamDisk = true },
+                "--no-pin" => settings with { Pin = false },
+                "--ttl" => settings with { TtlSeconds = Number() },
+                "--providers" => settings with { Providers = Number() },
+                "--instances-per-provider" => settings with { InstancesPerProvider = Number() },
+                "--keepalive-seconds" => settings with { KeepAliveSeconds = Number() },
+                "--watchers" => settings with { Watchers = Number() },
+                "--changes" => settings with { Changes = Number() },
+                "--rate" => settings with { ChangesPerSecond = Number() },
+                "--memory-instances" => settings with { MemoryInstances = Number() },
+                "--failure-instances" => settings with { FailureInstances = Number() },
+                "--out" => settings with { Output = Next() },
+                _ => throw new ArgumentException($"Unknown option {args[i]}."),
+            };
+        }
+
+        foreach (var peer in settings.Peers)
+        {
+            if (peer is not ("roster" or "etcd" or "zookeeper"))
+            {
+                throw new ArgumentException($"--peers: unknown peer {peer}; the peers are roster, etcd and zookeeper.");
+            }
+        }
+
+        return settings;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using Roster.PeerBench.Servers;
+
+namespace Roster.PeerBench.Workloads;
+
+/// <summary>
+/// The workloads against one peer, in one order for all: a server with W1's instances goes through W1
+/// (registration storm), W2 (keep-alive), W3 (watch propagation), W5 (a client dies) and W6 (the server
+/// is killed and restarted); then a fresh server takes W4 (memory).
+/// </summary>
+internal sealed class PeerRun(BenchSettings settings, string peer, int run, string workDirectory)
+{
+    private const int ServerCpu = 1;
+    private const int MemoryTtlSeconds = 600;
+
+    public async Task<PeerResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var result = new PeerResult { Peer = peer, Run = run };
+        try
+        {
+            await RunMainSequenceAsync(result, cancellationToken).ConfigureAwait(false);
+            await RunMemoryAsync(result, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            result.Error = e.ToString();
+            Log($"failed: {e.Message}");
+        }
+
+        return result;
+    }
+
+    private async Task RunMainSequenceAsync(PeerResult result, CancellationToken cancellationToken)
+    {
+        using var server = NewServer("main");
+        var ready = await server.StartAsync(cancellationToken).ConfigureAwait(false);
+        Log($"started (pid {server.Pid}) in {ready.TotalSeconds:0.00} s");
+        await using var driver = NewDriver(server);
+        var instances = settings.Providers * settings.InstancesPerProvider;
+
+        // W1: registration storm.
+        var cpu = server.CpuTime();
+        var clock = Stopwatch.StartNew();
+        var latencies = await driver.RegisterAsync(settings.Providers, settings.InstancesPerProvider, settings.TtlSeconds, cancellationToken).ConfigureAwait(false);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var cpuUsed = server.CpuTime() - cpu;
+        var sorted = latencies.Select(us => us / 1000).Order().ToArray();
+        result.W1 = new RegistrationResult(instances, seconds, instances / seconds, Stats.Percentile(sorted, 50), Stats.Percentile(sorted, 99),
+            cpuUsed.TotalMicroseconds / instances, Stats.Distribution(sorted));
+        Log($"W1 {result.W1.PerSecond:0}/s p50 {result.W1.P50Ms:0.00} ms p99 {result.W1.P99Ms:0.00} ms, {result.W1.ServerCpuUsPerRegistration:0.0} µs CPU each");
+
+        // W2: keep-alive.
+        await driver.StartKeepAliveAsync(cancellationToken).ConfigureAwait(false);
+        cpu = server.CpuTime();
+        clock.Restart();
+        await Task.Delay(TimeSpan.FromSeconds(settings.KeepAliveSeconds), cancellationToken).ConfigureAwait(false);
+        cpuUsed = server.CpuTime() - cpu;
+        seconds = clock.Elapsed.TotalSeconds;
+        var found = await driver.CountInstancesAsync(cancellationToken).ConfigureAwait(false);
+        result.W2 = new KeepAliveResult(seconds, cpuUsed.TotalSeconds / seconds, instances, found, driver.LostRegistrations);
+        Log($"W2 {result.W2.ServerCpuCores:0.0000} cores, {found}/{instances} instances, {driver.LostRegistrations} registered again");
+
+        // W3: watch propagation.
+        await driver.OpenWatchersAsync(settings.Watchers, cancellationToken).ConfigureAwait(false);
+        cpu = server.CpuTime();
+        var propagation = await driver.RunChangesAsync(settings.Changes, settings.ChangesPerSecond, cancellationToken).ConfigureAwait(false);
+        cpuUsed = server.CpuTime() - cpu;
+        sorted = propagation.LatenciesMs.Order().ToArray();
+        result.W3 = new WatchResult(settings.Watchers, settings.Changes, Stats.Percentile(sorted, 50), Stats.Percentile(sorted, 99),
+            sorted.Length == 0 ? double.NaN : sorted[^1], propagation.MissedPerWatcher.Sum(), propagation.MissedPerWatcher.DefaultIfEmpty().Max(),
+            cpuUsed.TotalMicroseconds / Math.Max(1, sorted.Length), Stats.Distribution(sorted));
+        Log($"W3 p50 {result.W3.P50Ms:0.00} ms p99 {result.W3.P99Ms:0.00} ms max {result.W3.MaxMs:0.0} ms, missed {result.W3.MissedTotal} (worst watcher {result.W3.MissedWorstWatcher})");
+
+        // W5: a client holding instances is SIGKILLed.
+        result.W5 = await RunFailureAsync(driver, cancellationToken).ConfigureAwait(false);
+        Log($"W5 all gone after median {result.W5.MedianSeconds:0.00} s, max {result.W5.MaxSeconds:0.00} s ({result.W5.WatchersNotSeeingAll} watchers short)");
+
+        // W6: the server is killed and restarted on the same data and port; providers and watchers carry on.
+        var spuriousBefore = await driver.SpuriousDeletesAsync(cancellationToken).ConfigureAwait(false);
+        Roster.RosterDriver.ExpectedProviderInstances = instances;
+        server.Kill();
+        ready = await server.StartAsync(cancellationToken).ConfigureAwait(false);
+        // Leases and sessions must outlive the outage: give expiry a full TTL and more to show itself.
+        await Task.Delay(TimeSpan.FromSeconds(settings.TtlSeconds + 5), cancellationToken).ConfigureAwait(false);
+        var spurious = await driver.SpuriousDeletesAsync(cancellationToken).ConfigureAwait(false) - spuriousBefore;
+        found = await driver.CountInstancesAsync(cancellationToken).ConfigureAwait(false);
+        result.W6 = new RestartResult(ready.TotalSeconds, spurious, instances, found);
+        Log($"W6 ready {ready.TotalSeconds:0.00} s after restart, {spurious} spurious deletes, {found}/{instances} instances");
+    }
+
+    private async Task<FailureResult> RunFailureAsync(IPeerDriver driver, CancellationToken cancellationToken)
+    {
+        var start = driver.HolderProcess(settings.FailureInstances, settings.TtlSeconds);
+        start.RedirectStandardOutput = true;
+        using var holder = Process.Start(start) ?? throw new InvalidOperationException("The holder did not start.");
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromMinutes(2));
+            while (await holder.StandardOutput.ReadLineAsync(deadline.Token).ConfigureAwait(false) is { } line && line != "ready")
+            {
+            }
+
+            // Let the watchers receive the holder's registrations before it dies.
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            await driver.MarkHolderKilledAsync(cancellationToken).ConfigureAwait(false);
+            holder.Kill();
+            var seconds = await driver.WaitForHolderGoneAsync(settings.FailureInstances, TimeSpan.FromSeconds(settings.TtlSeconds * 4), cancellationToken).ConfigureAwait(false);
+            return new FailureResult(settings.FailureInstances, Stats.Median(seconds), seconds.Where(s => !double.IsNaN(s)).DefaultIfEmpty(double.NaN).Max(),
+                seconds.Count(double.IsNaN));
+        }
+        finally
+        {
+            if (!holder.HasExited)
+            {
+                holder.Kill();
+            }
+        }
+    }
+
+    private async Task RunMemoryAsync(PeerResult result, CancellationToken cancellationToken)
+    {
+        using var server = NewServer("memory");
+        await server.StartAsync(cancellationToken).ConfigureAwait(false);
+        var before = server.ResidentBytes();
+        await using (var driver = NewDriver(server))
+        {
+            var perProvider = settings.MemoryInstances / settings.Providers;
+            var clock = Stopwatch.StartNew();
+            await driver.RegisterAsync(settings.Providers, perProvider, MemoryTtlSeconds, cancellationToken).ConfigureAwait(false);
+            var rate = settings.MemoryInstances / clock.Elapsed.TotalSeconds;
+            var found = await driver.CountInstancesAsync(cancellationToken).ConfigureAwait(false);
+            // Let background work (compaction, checkpoints, GC) settle, as a registry at rest would.
+            await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            var after = server.ResidentBytes();
+            result.W4 = new MemoryResult((int)found, before, after, (after - before) / (double)found, rate);
+        }
+
+        Log($"W4 {result.W4.Instances} instances: RSS {result.W4.RssBeforeBytes / 1e6:0} → {result.W4.RssAfterBytes / 1e6:0} MB, {result.W4.RssBytesPerInstance:0} B each");
+    }
+
+    private PeerServer NewServer(string purpose)
+    {
+        var directory = Path.Combine(workDirectory, $"{peer}-{run}-{purpose}", "data");
+        int? cpu = settings.Pin ? ServerCpu : null;
+        return peer switch
+        {
+            "roster" => new RosterServer(directory, cpu),
+            "etcd" => new EtcdServer(directory, cpu),
+            _ => new ZooKeeperServer(directory, cpu),
+        };
+    }
+
+    private IPeerDriver NewDriver(PeerServer server) => peer switch
+    {
+        "roster" => new Roster.RosterDriver(server.Address),
+        "etcd" => new Etcd.EtcdDriver(server.Address),
+        _ => new ZooKeeper.ZooKeeperDriver(server.Port, workDirectory),
+    };
+
+    private void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {peer} run {run}: {message}");
+}
