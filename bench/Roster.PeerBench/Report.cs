@@ -175,8 +175,7 @@ internal static class Report
         File.WriteAllText(name + "-latency.dat", distributions.ToString());
         var columns = string.Join(", ", peers.Select((peer, i) => $"'{name}-latency.dat' using {2 + 2 * i}:1 with lines lw 2 title '{peer}'"));
         var columnsW3 = string.Join(", ", peers.Select((peer, i) => $"'{name}-latency.dat' using {3 + 2 * i}:1 with lines lw 2 title '{peer}'"));
-        var script = $"""
-            set terminal pngcairo size 1100,520 font 'sans,10'
+        var ratioChart = summary.ContainsKey("roster") && summary.Count > 1 ? $"""
             set output '{name}-ratios.png'
             set title "How many times better Roster is, per workload (1 = equal; above 1 Roster is ahead)"
             set style data histograms
@@ -187,11 +186,16 @@ internal static class Report
             set xtics rotate by -20
             set ylabel 'ratio (log scale)'
             plot '{name}-ratios.dat' using 2:xtic(1) title 'vs etcd', '' using 3 title 'vs ZooKeeper', 1 with lines lc rgb 'black' notitle
-            set output '{name}-latency.png'
-            set multiplot layout 1,2
             unset style
             unset logscale y
             set xtics norotate
+            """ : "";
+        var script = $"""
+            set terminal pngcairo size 1100,520 font 'sans,10'
+            {ratioChart}
+            set output '{name}-latency.png'
+            set multiplot layout 1,2
+            set grid
             set logscale x
             set ylabel 'percentile'
             set key bottom right
@@ -219,7 +223,7 @@ internal static class Report
             return [];
         }
 
-        return [name + "-ratios.png", name + "-latency.png"];
+        return ratioChart.Length > 0 ? [name + "-ratios.png", name + "-latency.png"] : [name + "-latency.png"];
     }
 
     private static string Number(double[]? values, int index) =>
