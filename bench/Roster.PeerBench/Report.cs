@@ -55,7 +55,7 @@ internal static class Report
         };
     }
 
-    private sealed record Row(string Label, string Key, string Format, bool HigherIsBetter, Func<double, double, double, int, bool?>? Goal = null, string GoalText = "");
+    private sealed record Row(string Label, string Key, string Format, bool HigherIsBetter, Func<double, double, double, int, bool>? Goal = null, string GoalText = "");
 
     private static readonly Row[] Rows =
     [
@@ -100,7 +100,10 @@ internal static class Report
             var r = Value(summary, "roster", row.Key);
             var e = Value(summary, "etcd", row.Key);
             var z = Value(summary, "zookeeper", row.Key);
-            var met = row.Goal is null || double.IsNaN(r) ? "" : row.Goal(r, double.IsNaN(e) ? double.PositiveInfinity * (row.HigherIsBetter ? -1 : 1) : e, double.IsNaN(z) ? (row.HigherIsBetter ? 0 : double.PositiveInfinity) : z, settings.TtlSeconds) == true ? "yes" : "**no**";
+            // A goal against a peer that did not run stays blank rather than passing by default.
+            var peersNeeded = row.GoalText.Contains("ZooKeeper", StringComparison.Ordinal) ? [e, z] : row.GoalText.Contains("etcd", StringComparison.Ordinal) ? new[] { e } : [];
+            var met = row.Goal is null || double.IsNaN(r) || peersNeeded.Any(double.IsNaN) ? ""
+                : row.Goal(r, e, z, settings.TtlSeconds) ? "yes" : "**no**";
             text.AppendLine(CultureInfo.InvariantCulture, $"| {row.Label} | {Cell("roster", row)} | {Cell("etcd", row)} | {Cell("zookeeper", row)} | {Ratio(r, e, row.HigherIsBetter)} | {Ratio(r, z, row.HigherIsBetter)} | {row.GoalText} | {met} |");
         }
 

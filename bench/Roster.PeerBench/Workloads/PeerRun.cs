@@ -12,14 +12,22 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
 {
     private const int ServerCpu = 1;
     private const int MemoryTtlSeconds = 600;
+    private static readonly string[] MainSequence = ["w1", "w2", "w3", "w5", "w6"];
 
     public async Task<PeerResult> RunAsync(CancellationToken cancellationToken)
     {
         var result = new PeerResult { Peer = peer, Run = run };
         try
         {
-            await RunMainSequenceAsync(result, cancellationToken).ConfigureAwait(false);
-            await RunMemoryAsync(result, cancellationToken).ConfigureAwait(false);
+            if (settings.Workloads.Overlaps(MainSequence))
+            {
+                await RunMainSequenceAsync(result, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (settings.Workloads.Contains("w4"))
+            {
+                await RunMemoryAsync(result, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -49,8 +57,12 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
             cpuUsed.TotalMicroseconds / instances, Stats.Distribution(sorted));
         Log($"W1 {result.W1.PerSecond:0}/s p50 {result.W1.P50Ms:0.00} ms p99 {result.W1.P99Ms:0.00} ms, {result.W1.ServerCpuUsPerRegistration:0.0} µs CPU each");
 
-        // W2: keep-alive.
+        // W2: keep-alive (the providers keep their instances alive from here on, whichever workloads follow).
         await driver.StartKeepAliveAsync(cancellationToken).ConfigureAwait(false);
+        if (!settings.Workloads.Overlaps(["w2", "w3", "w5", "w6"]))
+        {
+            return;
+        }
         cpu = server.CpuTime();
         clock.Restart();
         await Task.Delay(TimeSpan.FromSeconds(settings.KeepAliveSeconds), cancellationToken).ConfigureAwait(false);
@@ -60,7 +72,7 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
         result.W2 = new KeepAliveResult(seconds, cpuUsed.TotalSeconds / seconds, instances, found, driver.LostRegistrations);
         Log($"W2 {result.W2.ServerCpuCores:0.0000} cores, {found}/{instances} instances, {driver.LostRegistrations} registered again");
 
-        // W3: watch propagation.
+        // W3: watch propagation. The watchers stay open for W5 and W6.
         await driver.OpenWatchersAsync(settings.Watchers, cancellationToken).ConfigureAwait(false);
         cpu = server.CpuTime();
         var propagation = await driver.RunChangesAsync(settings.Changes, settings.ChangesPerSecond, cancellationToken).ConfigureAwait(false);
