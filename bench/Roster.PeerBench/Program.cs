@@ -13,6 +13,18 @@ if (args is ["hold", var peer, var address, var instances, var ttl])
     return await Holder.RunAsync(driver, int.Parse(instances, CultureInfo.InvariantCulture), int.Parse(ttl, CultureInfo.InvariantCulture));
 }
 
+if (args is ["--report", var saved])
+{
+    // Writes the table and charts again from a results file, after a change to the report.
+    var (savedSettings, savedMachine, savedResults) = Report.Read(saved);
+    foreach (var file in Report.Write(savedSettings with { Output = Path.GetDirectoryName(saved)! }, savedMachine, savedResults))
+    {
+        Console.WriteLine($"wrote {file}");
+    }
+
+    return 0;
+}
+
 BenchSettings settings;
 try
 {

@@ -25,6 +25,15 @@ internal static class Report
         return [name + ".json", name + ".md", .. charts];
     }
 
+    public static (BenchSettings Settings, Machine Machine, List<PeerResult> Results) Read(string file)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(file));
+        var root = document.RootElement;
+        return (root.GetProperty("settings").Deserialize<BenchSettings>(JsonOptions)!,
+            root.GetProperty("machine").Deserialize<Machine>(JsonOptions)!,
+            root.GetProperty("results").Deserialize<List<PeerResult>>(JsonOptions)!);
+    }
+
     /// <summary>Medians over the runs (worst case for counts that must be zero).</summary>
     private static Dictionary<string, double> Summarize(List<PeerResult> runs)
     {
@@ -44,7 +53,7 @@ internal static class Report
             ["w3MaxMs"] = Median(r => r.W3?.MaxMs),
             ["w3Missed"] = Worst(r => r.W3?.MissedTotal),
             ["w3MissedWorstWatcher"] = Worst(r => r.W3?.MissedWorstWatcher),
-            ["w3CpuUsPerEvent"] = Median(r => r.W3?.ServerCpuUsPerDeliveredEvent),
+            ["w3CpuUs"] = Median(r => r.W3?.ServerCpuUsPerDeliveredEvent),
             ["w4BytesPerInstance"] = Median(r => r.W4?.RssBytesPerInstance),
             ["w4PerSecond"] = Median(r => r.W4?.RegistrationsPerSecond),
             ["w5MedianSeconds"] = Median(r => r.W5?.MedianSeconds),

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
@@ -16,28 +17,30 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
 {
     private readonly List<RosterProvider> _providers = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _loops = [];
+    private readonly ConcurrentQueue<Task> _loops = new();
     private RosterProvider? _writer;
     private int _lost;
 
     public override int LostRegistrations => Volatile.Read(ref _lost);
 
-    public override async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, CancellationToken cancellationToken)
+    public override async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken)
     {
         var batch = Enumerable.Range(_providers.Count, providers).Select(p => new RosterProvider(address, p, ttlSeconds)).ToList();
         _providers.AddRange(batch);
-        var latencies = await Task.WhenAll(batch.Select(p => p.RegisterAllAsync(instancesPerProvider, cancellationToken))).ConfigureAwait(false);
+        var latencies = await Task.WhenAll(batch.Select(p => RegisterThenKeepAliveAsync(p, instancesPerProvider, keepAlive, cancellationToken))).ConfigureAwait(false);
         return [.. latencies.SelectMany(l => l)];
     }
 
-    public override Task StartKeepAliveAsync(CancellationToken cancellationToken)
+    /// <summary>A provider renews from the moment its own instances are registered, as a real one does.</summary>
+    private async Task<double[]> RegisterThenKeepAliveAsync(RosterProvider provider, int count, bool keepAlive, CancellationToken cancellationToken)
     {
-        foreach (var provider in _providers)
+        var latencies = await provider.RegisterAllAsync(count, cancellationToken).ConfigureAwait(false);
+        if (keepAlive)
         {
-            _loops.Add(provider.KeepAliveAsync(() => Interlocked.Increment(ref _lost), _stopping.Token));
+            _loops.Enqueue(provider.KeepAliveAsync(() => Interlocked.Increment(ref _lost), _stopping.Token));
         }
 
-        return Task.CompletedTask;
+        return latencies;
     }
 
     public override async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
@@ -53,7 +56,7 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
     protected override async Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken)
     {
         var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _loops.Add(WatchLoopAsync(recorder, live, _stopping.Token));
+        _loops.Enqueue(WatchLoopAsync(recorder, live, _stopping.Token));
         await live.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
     }
 
@@ -67,8 +70,7 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
     {
         var holder = new RosterProvider(address, 0, ttlSeconds, Naming.HolderInstance);
         _providers.Add(holder);
-        await holder.RegisterAllAsync(instances, cancellationToken).ConfigureAwait(false);
-        await StartKeepAliveAsync(cancellationToken).ConfigureAwait(false);
+        await RegisterThenKeepAliveAsync(holder, instances, keepAlive: true, cancellationToken).ConfigureAwait(false);
     }
 
     protected override Task WriteChangeAsync(int key, bool delete, CancellationToken cancellationToken) =>

@@ -19,7 +19,7 @@ internal sealed record BenchSettings
     public int MemoryInstances { get; init; } = 100_000;
     public int FailureInstances { get; init; } = 1000;
     /// <summary>Which of W1–W6 to run; W1 runs whenever W2, W3, W5 or W6 does, since they start from its instances.</summary>
-    public IReadOnlySet<string> Workloads { get; init; } = new HashSet<string> { "w1", "w2", "w3", "w4", "w5", "w6" };
+    public ISet<string> Workloads { get; init; } = new HashSet<string> { "w1", "w2", "w3", "w4", "w5", "w6" };
     public string Output { get; init; } = Path.Combine("bench", "results");
 
     public static BenchSettings Parse(string[] args)

@@ -16,11 +16,12 @@ namespace Roster.PeerBench.Workloads;
 /// </summary>
 internal interface IPeerDriver : IAsyncDisposable
 {
-    /// <summary>All providers at once, each registering its instances one after another. Returns each registration's acknowledgement latency in microseconds.</summary>
-    Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, CancellationToken cancellationToken);
-
-    /// <summary>Starts every registered provider's keep-alive (every TTL/3); it runs until the driver is disposed.</summary>
-    Task StartKeepAliveAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// All providers at once, each registering its instances one after another and then, with
+    /// <paramref name="keepAlive"/>, keeping them alive every TTL/3 until the driver is disposed. Returns
+    /// each registration's acknowledgement latency in microseconds.
+    /// </summary>
+    Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken);
 
     /// <summary>Instances that providers had to register again because the registry had dropped them.</summary>
     int LostRegistrations { get; }

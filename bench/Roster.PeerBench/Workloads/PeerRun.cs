@@ -49,7 +49,7 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
         // W1: registration storm.
         var cpu = server.CpuTime();
         var clock = Stopwatch.StartNew();
-        var latencies = await driver.RegisterAsync(settings.Providers, settings.InstancesPerProvider, settings.TtlSeconds, cancellationToken).ConfigureAwait(false);
+        var latencies = await driver.RegisterAsync(settings.Providers, settings.InstancesPerProvider, settings.TtlSeconds, keepAlive: true, cancellationToken).ConfigureAwait(false);
         var seconds = clock.Elapsed.TotalSeconds;
         var cpuUsed = server.CpuTime() - cpu;
         var sorted = latencies.Select(us => us / 1000).Order().ToArray();
@@ -57,8 +57,7 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
             cpuUsed.TotalMicroseconds / instances, Stats.Distribution(sorted));
         Log($"W1 {result.W1.PerSecond:0}/s p50 {result.W1.P50Ms:0.00} ms p99 {result.W1.P99Ms:0.00} ms, {result.W1.ServerCpuUsPerRegistration:0.0} µs CPU each");
 
-        // W2: keep-alive (the providers keep their instances alive from here on, whichever workloads follow).
-        await driver.StartKeepAliveAsync(cancellationToken).ConfigureAwait(false);
+        // W2: keep-alive (each provider renews from the moment its registrations are done).
         if (!settings.Workloads.Overlaps(["w2", "w3", "w5", "w6"]))
         {
             return;
@@ -139,7 +138,7 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
         {
             var perProvider = settings.MemoryInstances / settings.Providers;
             var clock = Stopwatch.StartNew();
-            await driver.RegisterAsync(settings.Providers, perProvider, MemoryTtlSeconds, cancellationToken).ConfigureAwait(false);
+            await driver.RegisterAsync(settings.Providers, perProvider, MemoryTtlSeconds, keepAlive: false, cancellationToken).ConfigureAwait(false);
             var rate = settings.MemoryInstances / clock.Elapsed.TotalSeconds;
             var found = await driver.CountInstancesAsync(cancellationToken).ConfigureAwait(false);
             // Let background work (compaction, checkpoints, GC) settle, as a registry at rest would.
@@ -154,7 +153,7 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
     private PeerServer NewServer(string purpose)
     {
         var directory = Path.Combine(workDirectory, $"{peer}-{run}-{purpose}", "data");
-        int? cpu = settings.Pin ? ServerCpu : null;
+        int? cpu = settings.Pin && Environment.ProcessorCount >= 2 ? ServerCpu : null;
         return peer switch
         {
             "roster" => new RosterServer(directory, cpu),

@@ -16,9 +16,7 @@ internal abstract class RecordingDriver : IPeerDriver
 
     protected IReadOnlyList<WatchRecorder> Recorders => _recorders;
 
-    public abstract Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, CancellationToken cancellationToken);
-
-    public abstract Task StartKeepAliveAsync(CancellationToken cancellationToken);
+    public abstract Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken);
 
     public abstract Task<long> CountInstancesAsync(CancellationToken cancellationToken);
 

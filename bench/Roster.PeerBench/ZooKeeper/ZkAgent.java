@@ -102,9 +102,6 @@ public final class ZkAgent {
                 }
                 return json.append("]}").toString();
             }
-            case "keepalive":
-                // The client library pings each session every timeout/3 on its own: nothing to start.
-                return "{}";
             case "count": {
                 ZooKeeper zk = session(10000, null);
                 long count = 0;

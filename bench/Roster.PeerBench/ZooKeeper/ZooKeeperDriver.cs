@@ -36,15 +36,11 @@ internal sealed class ZooKeeperDriver : IPeerDriver
 
     public int LostRegistrations => Volatile.Read(ref _lost);
 
-    public async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, CancellationToken cancellationToken)
+    /// <summary>A session is kept alive by the client library's own pings, with or without <paramref name="keepAlive"/>.</summary>
+    public async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken)
     {
         using var answer = await SendAsync($"register {providers} {instancesPerProvider} {ttlSeconds * 1000}", cancellationToken).ConfigureAwait(false);
         return [.. answer.RootElement.GetProperty("latenciesUs").EnumerateArray().Select(e => e.GetDouble())];
-    }
-
-    public async Task StartKeepAliveAsync(CancellationToken cancellationToken)
-    {
-        using var answer = await SendAsync("keepalive", cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
