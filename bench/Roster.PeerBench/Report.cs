@@ -144,7 +144,7 @@ internal static class Report
     /// <summary>Two PNG charts: Roster's advantage per workload, and the W1 and W3 latency distributions.</summary>
     private static string[] Charts(string name, Dictionary<string, Dictionary<string, double>> summary, List<PeerResult> results)
     {
-        var data = new StringBuilder("metric etcd zookeeper\n");
+        var data = new StringBuilder("# metric etcd zookeeper\n");
         foreach (var (label, key, higher) in new[]
         {
             ("W1-throughput", "w1PerSecond", true), ("W1-CPU/registration", "w1CpuUs", false), ("W2-keep-alive-CPU", "w2CpuCores", false),

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Google.Protobuf;
@@ -20,33 +19,7 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
     private static readonly ByteString PrefixEnd = ByteString.CopyFromUtf8("/services0"); // '/' + 1
     private static readonly ByteString Value = ByteString.CopyFrom(Naming.InstanceValue());
 
-    private readonly List<EtcdProvider> _providers = [];
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<Task> _loops = new();
     private EtcdProvider? _writer;
-    private int _lost;
-
-    public override int LostRegistrations => Volatile.Read(ref _lost);
-
-    public override async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken)
-    {
-        var batch = Enumerable.Range(_providers.Count, providers).Select(p => new EtcdProvider(address, p, ttlSeconds)).ToList();
-        _providers.AddRange(batch);
-        var latencies = await Task.WhenAll(batch.Select(p => RegisterThenKeepAliveAsync(p, instancesPerProvider, keepAlive, cancellationToken))).ConfigureAwait(false);
-        return [.. latencies.SelectMany(l => l)];
-    }
-
-    /// <summary>A provider renews from the moment its own instances are registered, as a real one does.</summary>
-    private async Task<double[]> RegisterThenKeepAliveAsync(EtcdProvider provider, int count, bool keepAlive, CancellationToken cancellationToken)
-    {
-        var latencies = await provider.RegisterAllAsync(count, cancellationToken).ConfigureAwait(false);
-        if (keepAlive)
-        {
-            _loops.Enqueue(provider.KeepAliveAsync(() => Interlocked.Increment(ref _lost), _stopping.Token));
-        }
-
-        return latencies;
-    }
 
     public override async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
     {
@@ -58,20 +31,6 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
 
     public override ProcessStartInfo HolderProcess(int instances, int ttlSeconds) =>
         Holder.StartInfo("etcd", address, instances, ttlSeconds);
-
-    public override async Task HoldAsync(int instances, int ttlSeconds, CancellationToken cancellationToken)
-    {
-        var holder = new EtcdProvider(address, 0, ttlSeconds, Naming.HolderInstance);
-        _providers.Add(holder);
-        await RegisterThenKeepAliveAsync(holder, instances, keepAlive: true, cancellationToken).ConfigureAwait(false);
-    }
-
-    protected override async Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken)
-    {
-        var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _loops.Enqueue(WatchLoopAsync(recorder, live, _stopping.Token));
-        await live.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-    }
 
     protected override async Task PrepareWriterAsync(CancellationToken cancellationToken)
     {
@@ -88,29 +47,14 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
         return delete ? _writer!.DeleteAsync(name, cancellationToken) : _writer!.PutAsync(name, cancellationToken);
     }
 
-    public override async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(_loops).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+    protected override IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf) =>
+        new EtcdProvider(address, index, ttlSeconds, idOf);
 
-        foreach (var provider in _providers)
-        {
-            provider.Dispose();
-        }
-
-        _writer?.Dispose();
-        _stopping.Dispose();
-    }
+    protected override void DisposeWriter() => _writer?.Dispose();
 
     private static ByteString KeyOf(string service, string id) => ByteString.CopyFromUtf8(Prefix + service + "/" + id);
 
-    private async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
+    protected override async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
     {
         using var connection = new GrpcConnection(address);
         long nextRevision = 0;
@@ -167,7 +111,7 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
     }
 
     /// <summary>One provider process: its own connection, one lease, its instances.</summary>
-    private sealed class EtcdProvider : IDisposable
+    private sealed class EtcdProvider : IProvider
     {
         private readonly GrpcConnection _connection;
         private readonly int _index;

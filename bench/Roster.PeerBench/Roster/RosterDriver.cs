@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
@@ -15,33 +14,7 @@ namespace Roster.PeerBench.Roster;
 /// </summary>
 internal sealed class RosterDriver(Uri address) : RecordingDriver
 {
-    private readonly List<RosterProvider> _providers = [];
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<Task> _loops = new();
     private RosterProvider? _writer;
-    private int _lost;
-
-    public override int LostRegistrations => Volatile.Read(ref _lost);
-
-    public override async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken)
-    {
-        var batch = Enumerable.Range(_providers.Count, providers).Select(p => new RosterProvider(address, p, ttlSeconds)).ToList();
-        _providers.AddRange(batch);
-        var latencies = await Task.WhenAll(batch.Select(p => RegisterThenKeepAliveAsync(p, instancesPerProvider, keepAlive, cancellationToken))).ConfigureAwait(false);
-        return [.. latencies.SelectMany(l => l)];
-    }
-
-    /// <summary>A provider renews from the moment its own instances are registered, as a real one does.</summary>
-    private async Task<double[]> RegisterThenKeepAliveAsync(RosterProvider provider, int count, bool keepAlive, CancellationToken cancellationToken)
-    {
-        var latencies = await provider.RegisterAllAsync(count, cancellationToken).ConfigureAwait(false);
-        if (keepAlive)
-        {
-            _loops.Enqueue(provider.KeepAliveAsync(() => Interlocked.Increment(ref _lost), _stopping.Token));
-        }
-
-        return latencies;
-    }
 
     public override async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
     {
@@ -53,24 +26,10 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
     public override ProcessStartInfo HolderProcess(int instances, int ttlSeconds) =>
         Holder.StartInfo("roster", address, instances, ttlSeconds);
 
-    protected override async Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken)
-    {
-        var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _loops.Enqueue(WatchLoopAsync(recorder, live, _stopping.Token));
-        await live.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-    }
-
     protected override Task PrepareWriterAsync(CancellationToken cancellationToken)
     {
         _writer ??= new RosterProvider(address, -1, ttlSeconds: 120);
         return Task.CompletedTask;
-    }
-
-    public override async Task HoldAsync(int instances, int ttlSeconds, CancellationToken cancellationToken)
-    {
-        var holder = new RosterProvider(address, 0, ttlSeconds, Naming.HolderInstance);
-        _providers.Add(holder);
-        await RegisterThenKeepAliveAsync(holder, instances, keepAlive: true, cancellationToken).ConfigureAwait(false);
     }
 
     protected override Task WriteChangeAsync(int key, bool delete, CancellationToken cancellationToken) =>
@@ -78,27 +37,12 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
             ? _writer!.DeregisterAsync(Naming.Service(key % Naming.Services), Naming.ChangeInstance(key), cancellationToken)
             : _writer!.RegisterAsync(Naming.Service(key % Naming.Services), Naming.ChangeInstance(key), cancellationToken);
 
-    public override async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll(_loops).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
+    protected override IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf) =>
+        new RosterProvider(address, index, ttlSeconds, idOf);
 
-        foreach (var provider in _providers)
-        {
-            provider.Dispose();
-        }
+    protected override void DisposeWriter() => _writer?.Dispose();
 
-        _writer?.Dispose();
-        _stopping.Dispose();
-    }
-
-    private async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
+    protected override async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
     {
         using var client = new HttpClient { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan };
         string? lastEventId = null;
@@ -184,7 +128,7 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
     public static int ExpectedProviderInstances { get; set; }
 
     /// <summary>One provider process: its own connection, its instances and their incarnations.</summary>
-    private sealed class RosterProvider : IDisposable
+    private sealed class RosterProvider : IProvider
     {
         private readonly HttpClient _client;
         private readonly int _index;

@@ -1,31 +1,97 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Roster.PeerBench.Workloads;
 
 /// <summary>
 /// The part of a driver that is the same for every in-process client: W3's paced writer and the
-/// matching of receipts to acknowledgements, W5's wait for the holder's deletes, W6's spurious deletes.
+/// matching of receipts to acknowledgements, W5's wait for the holder's deletes, W6's spurious deletes;
+/// the providers, their keep-alive loops and the watchers' receive loops, all stopped on disposal.
 /// Subclasses supply the registry calls.
 /// </summary>
 internal abstract class RecordingDriver : IPeerDriver
 {
     private readonly List<WatchRecorder> _recorders = [];
+    private readonly List<IProvider> _providers = [];
+    private readonly ConcurrentQueue<Task> _loops = new();
+    private readonly CancellationTokenSource _stopping = new();
     private long _holderKilledAt;
+    private int _lost;
 
-    public abstract int LostRegistrations { get; }
+    /// <summary>One provider process: its own connection, its instances, its keep-alive.</summary>
+    protected interface IProvider : IDisposable
+    {
+        /// <summary>Registers instances 0 to <paramref name="count"/> − 1, one after another; each one's latency in microseconds.</summary>
+        Task<double[]> RegisterAllAsync(int count, CancellationToken cancellationToken);
+
+        /// <summary>Renews every TTL/3 until cancelled; registers again (calling <paramref name="onLost"/> per instance) what the registry dropped.</summary>
+        Task KeepAliveAsync(Action onLost, CancellationToken cancellationToken);
+    }
+
+    public int LostRegistrations => Volatile.Read(ref _lost);
 
     protected IReadOnlyList<WatchRecorder> Recorders => _recorders;
 
-    public abstract Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken);
+    /// <summary>A new provider; <paramref name="idOf"/> names its instances (provider instances when null).</summary>
+    protected abstract IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf);
+
+    /// <summary>One watcher's receive loop: full list, then changes into <paramref name="recorder"/>; completes <paramref name="live"/> once watching.</summary>
+    protected abstract Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken);
 
     public abstract Task<long> CountInstancesAsync(CancellationToken cancellationToken);
 
     public abstract ProcessStartInfo HolderProcess(int instances, int ttlSeconds);
 
-    /// <summary>In the holder process: one provider registers <paramref name="instances"/> (W5's) and keeps them alive.</summary>
-    public abstract Task HoldAsync(int instances, int ttlSeconds, CancellationToken cancellationToken);
+    public async Task<double[]> RegisterAsync(int providers, int instancesPerProvider, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken)
+    {
+        var batch = Enumerable.Range(_providers.Count, providers).Select(p => NewProvider(p, ttlSeconds, idOf: null)).ToList();
+        _providers.AddRange(batch);
+        var latencies = await Task.WhenAll(batch.Select(p => RegisterThenKeepAliveAsync(p, instancesPerProvider, keepAlive, cancellationToken))).ConfigureAwait(false);
+        return [.. latencies.SelectMany(l => l)];
+    }
 
-    public abstract ValueTask DisposeAsync();
+    /// <summary>In the holder process: one provider registers <paramref name="instances"/> (W5's) and keeps them alive.</summary>
+    public async Task HoldAsync(int instances, int ttlSeconds, CancellationToken cancellationToken)
+    {
+        var holder = NewProvider(0, ttlSeconds, Naming.HolderInstance);
+        _providers.Add(holder);
+        await RegisterThenKeepAliveAsync(holder, instances, keepAlive: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (var provider in _providers)
+        {
+            provider.Dispose();
+        }
+
+        DisposeWriter();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Releases W3's writer, if one was made.</summary>
+    protected abstract void DisposeWriter();
+
+    /// <summary>A provider renews from the moment its own instances are registered, as a real one does.</summary>
+    private async Task<double[]> RegisterThenKeepAliveAsync(IProvider provider, int count, bool keepAlive, CancellationToken cancellationToken)
+    {
+        var latencies = await provider.RegisterAllAsync(count, cancellationToken).ConfigureAwait(false);
+        if (keepAlive)
+        {
+            _loops.Enqueue(provider.KeepAliveAsync(() => Interlocked.Increment(ref _lost), _stopping.Token));
+        }
+
+        return latencies;
+    }
 
     public async Task OpenWatchersAsync(int watchers, CancellationToken cancellationToken)
     {
@@ -40,8 +106,12 @@ internal abstract class RecordingDriver : IPeerDriver
         await Task.WhenAll(opening).ConfigureAwait(false);
     }
 
-    /// <summary>Opens one watcher: full list first, then a live watch feeding <paramref name="recorder"/>; returns when it is live.</summary>
-    protected abstract Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken);
+    private async Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken)
+    {
+        var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loops.Enqueue(WatchLoopAsync(recorder, live, _stopping.Token));
+        await live.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Prepares the writer (a connection, a lease or session with a long life).</summary>
     protected abstract Task PrepareWriterAsync(CancellationToken cancellationToken);
