@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Roster.Server.Tests.Support;
 
 namespace Roster.Server.Tests.Api;
 

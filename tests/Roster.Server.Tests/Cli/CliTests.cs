@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Roster.Cli;
-using Roster.Server.Tests.Support;
 
 namespace Roster.Server.Tests.Cli;
 

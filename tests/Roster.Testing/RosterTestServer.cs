@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Roster.Server;
 
-namespace Roster.Server.Tests.Support;
+namespace Roster.Testing;
 
 /// <summary>A registry node in this process: real Kestrel on 127.0.0.1, an ephemeral port, real storage.</summary>
 public sealed class RosterTestServer : IAsyncDisposable

@@ -1,0 +1,119 @@
+using System.Net.Http.Headers;
+
+namespace Roster.Client.Connection;
+
+/// <summary>
+/// Sends one call to whichever registry node can take it. A node that refuses the connection, times
+/// out, or answers 429/502/503/504 is skipped for the rest of the round (and, when it sent Retry-After,
+/// until that time has passed, for every call); after a round in which every node failed, the call
+/// waits a capped exponential backoff with jitter, or the soonest Retry-After when that is later. The
+/// whole call has one deadline. The node that answered last is tried first next time.
+/// </summary>
+internal sealed class RegistryConnection : IDisposable
+{
+    private readonly Uri[] _servers;
+    private readonly long[] _notBeforeTicks;
+    private readonly HttpClient _http;
+    private readonly TimeProvider _time;
+    private readonly Func<double> _random;
+    private readonly RosterClientOptions _options;
+    private readonly AuthenticationHeaderValue? _authorization;
+    private int _preferred;
+
+    public RegistryConnection(RosterClientOptions options, HttpMessageHandler? handler, TimeProvider? time, Func<double>? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _servers = [.. options.Servers];
+        _notBeforeTicks = new long[_servers.Length];
+        _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = options.AttemptTimeout }, disposeHandler: handler is null)
+        {
+            // Deadlines come from the time provider below, so tests can move them; HttpClient's own is off.
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        _time = time ?? TimeProvider.System;
+        _random = random ?? Random.Shared.NextDouble;
+        _authorization = options.Token is { Length: > 0 } token ? new AuthenticationHeaderValue("Bearer", token) : null;
+    }
+
+    /// <summary>
+    /// Sends the request that <paramref name="build"/> makes for a node's base address and returns the
+    /// first answer that is not "try elsewhere" (success, or a refusal such as 400 or 404).
+    /// </summary>
+    /// <exception cref="RosterUnavailableException">No node gave such an answer before the call's deadline.</exception>
+    public async Task<HttpResponseMessage> SendAsync(Func<Uri, HttpRequestMessage> build, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(_options.CallTimeout, _time);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        string lastFailure = "no node was tried";
+        try
+        {
+            for (var round = 0; ; round++)
+            {
+                var first = Volatile.Read(ref _preferred);
+                var soonestRetry = TimeSpan.MaxValue;
+                for (var i = 0; i < _servers.Length; i++)
+                {
+                    var index = (first + i) % _servers.Length;
+                    var server = _servers[index];
+                    var wait = TimeSpan.FromTicks(Volatile.Read(ref _notBeforeTicks[index]) - _time.GetUtcNow().UtcTicks);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        // The node asked not to be called before then.
+                        soonestRetry = wait < soonestRetry ? wait : soonestRetry;
+                        continue;
+                    }
+
+                    using var attempt = new CancellationTokenSource(_options.AttemptTimeout, _time);
+                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(call.Token, attempt.Token);
+                    HttpResponseMessage? response = null;
+                    try
+                    {
+                        using var request = build(server);
+                        request.Headers.Authorization = _authorization;
+                        response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
+                        if (!RetryAfter.IsRetryable(response.StatusCode))
+                        {
+                            Volatile.Write(ref _preferred, index);
+                            var answer = response;
+                            response = null;
+                            return answer;
+                        }
+
+                        var asked = RetryAfter.Of(response, _time.GetUtcNow());
+                        Volatile.Write(ref _notBeforeTicks[index], (_time.GetUtcNow() + asked).UtcTicks);
+                        if (asked > TimeSpan.Zero)
+                        {
+                            soonestRetry = asked < soonestRetry ? asked : soonestRetry;
+                        }
+
+                        lastFailure = $"{server} answered {(int)response.StatusCode}";
+                    }
+                    catch (HttpRequestException e)
+                    {
+                        lastFailure = $"{server}: {e.Message}";
+                    }
+                    catch (OperationCanceledException) when (attempt.IsCancellationRequested && !call.IsCancellationRequested)
+                    {
+                        lastFailure = $"{server} did not answer within {_options.AttemptTimeout.TotalSeconds:0.###} s";
+                    }
+                    finally
+                    {
+                        response?.Dispose();
+                    }
+                }
+
+                var backoff = Backoff.Delay(round, _options.InitialBackoff, _options.MaxBackoff, _random());
+                await Task.Delay(soonestRetry != TimeSpan.MaxValue && soonestRetry > backoff ? soonestRetry : backoff, _time, call.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new RosterUnavailableException(
+                $"No registry node answered within {_options.CallTimeout.TotalSeconds:0.###} s ({string.Join(", ", _servers.Select(s => s.ToString()))}); last: {lastFailure}.");
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

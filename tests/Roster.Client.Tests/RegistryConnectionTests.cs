@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace Roster.Client.Tests;
+
+public sealed class RegistryConnectionTests
+{
+    private static readonly Uri NodeA = new("http://node-a:8080");
+    private static readonly Uri NodeB = new("http://node-b:8080");
+
+    private static RosterClientOptions Options(params Uri[] servers)
+    {
+        var options = new RosterClientOptions { Token = "secret" };
+        foreach (var server in servers)
+        {
+            options.Servers.Add(server);
+        }
+
+        return options;
+    }
+
+    private static LeaseRenewal[] OneLease => [new("prod", "orders", "a", 7)];
+
+    private static HttpResponseMessage RenewedOk() => ScriptedHandler.Status(HttpStatusCode.OK, """{"ok":1,"unknown":0,"staleIncarnation":0,"results":["ok"]}""");
+
+    [Fact]
+    public async Task A_refused_node_is_skipped_at_once_and_the_answering_node_is_tried_first_next_time()
+    {
+        var handler = new ScriptedHandler((request, _) => request.RequestUri!.Host == "node-a" ? null : RenewedOk());
+        using var client = new RosterClient(Options(NodeA, NodeB), handler, new SteppedTimeProvider());
+
+        Assert.Equal([RenewalResult.Ok], await client.RenewAsync(OneLease));
+        Assert.Equal([RenewalResult.Ok], await client.RenewAsync(OneLease));
+
+        Assert.Equal(["node-a:8080", "node-b:8080", "node-b:8080"], handler.Requests.Select(r => r.Node));
+        Assert.All(handler.Requests, r => Assert.Equal("Bearer secret", r.Authorization));
+    }
+
+    [Fact]
+    public async Task Retry_after_on_503_is_honoured_before_the_node_is_called_again()
+    {
+        var time = new SteppedTimeProvider();
+        var handler = new ScriptedHandler((_, n) =>
+        {
+            if (n > 0)
+            {
+                return RenewedOk();
+            }
+
+            var busy = ScriptedHandler.Status(HttpStatusCode.ServiceUnavailable, """{"title":"Not ready","status":503}""", "application/problem+json");
+            busy.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(2));
+            return busy;
+        });
+        using var client = new RosterClient(Options(NodeA), handler, time);
+
+        var renewal = client.RenewAsync(OneLease);
+        // The call deadline and the wait are the two timers once the call is waiting.
+        await Eventually.TrueAsync(() => time.PendingTimers == 2, "the call waits");
+        time.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.False(renewal.IsCompleted);
+        Assert.Single(handler.Requests);
+
+        time.Advance(TimeSpan.FromSeconds(0.2));
+        Assert.Equal([RenewalResult.Ok], await renewal.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, handler.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_refusal_names_the_field_and_is_not_retried()
+    {
+        var handler = new ScriptedHandler((_, _) => ScriptedHandler.Status(
+            HttpStatusCode.BadRequest, """{"type":"about:blank","title":"Invalid request","status":400,"detail":"port must be 1 to 65535.","field":"port"}""", "application/problem+json"));
+        using var client = new RosterClient(Options(NodeA, NodeB), handler, new SteppedTimeProvider());
+
+        var refused = await Assert.ThrowsAsync<RosterRequestException>(
+            () => client.RegisterAsync(new InstanceRegistration("prod", "orders", "a", "10.0.0.1", 0)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("port", refused.Field);
+        Assert.Contains("65535", refused.Message, StringComparison.Ordinal);
+        Assert.Single(handler.Requests);
+    }
+
+    [Fact]
+    public async Task When_no_node_answers_the_call_fails_at_its_deadline_naming_the_nodes()
+    {
+        var time = new SteppedTimeProvider();
+        var handler = new ScriptedHandler((_, _) => null);
+        var options = Options(NodeA, NodeB);
+        options.CallTimeout = TimeSpan.FromSeconds(10);
+        using var client = new RosterClient(options, handler, time);
+
+        var renewal = client.RenewAsync(OneLease);
+        for (var i = 0; i < 200 && !renewal.IsCompleted; i++)
+        {
+            await Eventually.TrueAsync(() => renewal.IsCompleted || time.PendingTimers == 2, "the call waits between rounds");
+            time.Advance(TimeSpan.FromMilliseconds(250));
+        }
+
+        var failure = await Assert.ThrowsAsync<RosterUnavailableException>(() => renewal.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("node-a", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("node-b", failure.Message, StringComparison.Ordinal);
+        // Rounds of two attempts, spaced by a backoff that grew: far fewer than one attempt per step.
+        Assert.InRange(handler.Requests.Count, 6, 30);
+        Assert.Equal(handler.Requests.Count(r => r.Node == "node-a:8080"), handler.Requests.Count(r => r.Node == "node-b:8080"));
+    }
+
+    [Fact]
+    public void Options_without_a_server_are_refused_naming_the_setting()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new RosterClient(new RosterClientOptions()));
+        Assert.Contains("Servers", error.Message, StringComparison.Ordinal);
+    }
+}
