@@ -90,6 +90,20 @@ public sealed class RosterClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Marks an instance drained (consumers send it no new requests) or clears the mark. The mark is
+    /// operator state: it outlives re-registration until cleared or the instance is deregistered.
+    /// </summary>
+    /// <exception cref="RosterRequestException">The registry refused the call, for example 404 for an unknown instance.</exception>
+    /// <exception cref="RosterUnavailableException">No node answered before the deadline.</exception>
+    public async Task SetDrainedAsync(string @namespace, string service, string id, bool drained, CancellationToken cancellationToken = default)
+    {
+        var path = InstancePath(@namespace, service, id);
+        byte[] body = drained ? """{"drained":true}"""u8.ToArray() : """{"drained":false}"""u8.ToArray();
+        using var response = await _connection.SendAsync(node => Request(HttpMethod.Patch, node, path, body), cancellationToken).ConfigureAwait(false);
+        await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public void Dispose() => _connection.Dispose();
 

@@ -62,6 +62,29 @@ public sealed class RosterClientTests : IAsyncLifetime
         Assert.Equal("port", refused.Field);
     }
 
+    [Fact]
+    public async Task The_agent_keeps_an_instance_alive_past_its_ttl_and_removes_it_on_stop()
+    {
+        using var client = NewClient();
+        var agent = new RegistrationAgent(
+            client, [new InstanceRegistration("prod", "billing", "billing-1", "10.0.0.8", 8080) { TtlSeconds = 2 }],
+            new RegistrationAgentOptions { DrainPeriod = TimeSpan.FromMilliseconds(100) });
+        var renewals = 0;
+        agent.Renewed += (_, _) => Interlocked.Increment(ref renewals);
+        await using (agent)
+        {
+            agent.Start();
+            // Four renewals at TTL/3 take about 2.7 s: longer than the 2 s lease, so only renewal keeps it.
+            await Eventually.TrueAsync(() => Volatile.Read(ref renewals) >= 4, "four renewals", TimeSpan.FromSeconds(20));
+            var listed = await _node.GetJsonAsync("/api/v1/namespaces/prod/services/billing");
+            Assert.Equal(agent.Registered[0]!.Incarnation, listed.GetProperty("instances")[0].GetProperty("incarnation").GetInt64());
+
+            await agent.StopAsync(CancellationToken.None);
+            listed = await _node.GetJsonAsync("/api/v1/namespaces/prod/services/billing");
+            Assert.Equal(0, listed.GetProperty("instances").GetArrayLength());
+        }
+    }
+
     private static int ClosedPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
