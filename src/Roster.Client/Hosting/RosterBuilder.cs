@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Roster.Client.Hosting;
+
+namespace Roster.Client;
+
+/// <summary>Further Roster features for a host, after <see cref="RosterServiceCollectionExtensions.AddRoster"/>.</summary>
+public sealed class RosterBuilder
+{
+    internal RosterBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The host's services.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Registers this process as an instance while the host runs; see <see cref="RegistrationAgent"/>.</summary>
+    public RosterBuilder AddRegistration(Action<RosterRegistrationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(configure);
+        Services.AddHostedService(provider => new RegistrationHostedService(
+            provider.GetRequiredService<RosterClient>(),
+            provider.GetRequiredService<IOptions<RosterRegistrationOptions>>(),
+            provider.GetRequiredService<IHostApplicationLifetime>(),
+            provider.GetService<TimeProvider>()));
+        return this;
+    }
+}
