@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+
+namespace Roster.Client.Discovery;
+
+/// <summary>
+/// The consumer's lists, one per service. Readers take the current immutable list with one dictionary
+/// lookup and one volatile read, never a lock and never an allocation. Writers swap a whole list with
+/// compare-and-swap, so a stale writer can never overwrite a newer list, and they refuse to replace a
+/// non-empty list with an empty one unless the registry confirmed that the service is empty: an
+/// outage, a half-started registry or a bug must not empty a consumer's list (the seeds' lesson).
+/// </summary>
+internal sealed class EndpointCache
+{
+    private readonly ConcurrentDictionary<ServiceName, Slot> _services = new();
+
+    public bool TryGet(string @namespace, string service, out ServiceEndpoints endpoints)
+    {
+        if (_services.TryGetValue(new ServiceName(@namespace, service), out var slot) && Volatile.Read(ref slot.Current) is { } current)
+        {
+            endpoints = current;
+            return true;
+        }
+
+        endpoints = null!;
+        return false;
+    }
+
+    /// <summary>
+    /// Replaces the service's list with <paramref name="next"/> unless the current one is newer (a higher
+    /// sequence) or <paramref name="next"/> would empty a non-empty list without <paramref name="confirmedEmpty"/>.
+    /// </summary>
+    public ReplaceOutcome Replace(ServiceEndpoints next, bool confirmedEmpty)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var slot = _services.GetOrAdd(new ServiceName(next.Namespace, next.Service), static _ => new Slot());
+        while (true)
+        {
+            var current = Volatile.Read(ref slot.Current);
+            if (current is not null && current.Sequence > next.Sequence)
+            {
+                return ReplaceOutcome.Older;
+            }
+
+            if (current is { Endpoints.IsEmpty: false } && next.Endpoints.IsEmpty && !confirmedEmpty)
+            {
+                return ReplaceOutcome.EmptyRefused;
+            }
+
+            if (Interlocked.CompareExchange(ref slot.Current, next, current) == current)
+            {
+                return ReplaceOutcome.Replaced;
+            }
+        }
+    }
+
+    /// <summary>Keeps every list but marks it as served from the cache (the registry cannot be reached).</summary>
+    public void MarkAllCached()
+    {
+        foreach (var slot in _services.Values)
+        {
+            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Live } current
+                && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Cached }, current) != current)
+            {
+            }
+        }
+    }
+
+    private readonly record struct ServiceName(string Namespace, string Service);
+
+    private sealed class Slot
+    {
+        // Swapped with Interlocked.CompareExchange, read with Volatile.Read: a reader sees a whole list or the previous one.
+        public ServiceEndpoints? Current;
+    }
+}

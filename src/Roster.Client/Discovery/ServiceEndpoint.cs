@@ -1,0 +1,26 @@
+namespace Roster.Client;
+
+/// <summary>One instance of a service, as a consumer needs it to send a request.</summary>
+/// <param name="Id">The instance id.</param>
+/// <param name="Address">The address to connect to.</param>
+/// <param name="Port">The port to connect to.</param>
+public sealed record ServiceEndpoint(string Id, string Address, int Port)
+{
+    /// <summary><c>http</c> or <c>https</c>.</summary>
+    public string Scheme { get; init; } = "http";
+
+    /// <summary>The zone; empty when none.</summary>
+    public string Zone { get; init; } = "";
+
+    /// <summary>The version; empty when none.</summary>
+    public string Version { get; init; } = "";
+
+    /// <summary>The weight for load balancing after operator overrides; 0 receives no new requests.</summary>
+    public int Weight { get; init; } = 100;
+
+    /// <summary>Drained by an operator or by its own shutdown: it receives no new requests.</summary>
+    public bool Drained { get; init; }
+
+    /// <summary>The instance's incarnation (its registration's identity).</summary>
+    public long Incarnation { get; init; }
+}
