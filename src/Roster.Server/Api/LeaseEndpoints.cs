@@ -34,13 +34,11 @@ internal static class LeaseEndpoints
         }
 
         // Validate everything first: a bad item refuses the whole request and renews nothing.
+        string? authorizedNamespace = null;
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
-            var error = Names.CheckName($"leases[{i}].namespace", item.Namespace)
-                ?? Names.CheckName($"leases[{i}].service", item.Service)
-                ?? Names.CheckInstanceId($"leases[{i}].id", item.Id);
-            if (error is not null)
+            if (CheckItem(i, item) is { } error)
             {
                 return Problems.Invalid(error);
             }
@@ -50,9 +48,15 @@ internal static class LeaseEndpoints
                 return Problems.Invalid($"leases[{i}].incarnation", "incarnation must be a positive number returned by registration.");
             }
 
-            if (auth.Check(context, item.Namespace!, write: true) is { } refused)
+            // A batch is usually one namespace: authorize each run of the same namespace once.
+            if (item.Namespace != authorizedNamespace)
             {
-                return refused;
+                if (auth.Check(context, item.Namespace!, write: true) is { } refused)
+                {
+                    return refused;
+                }
+
+                authorizedNamespace = item.Namespace;
             }
         }
 
@@ -97,4 +101,12 @@ internal static class LeaseEndpoints
             w.WriteEndObject();
         });
     }
+
+    /// <summary>An item's names checked; only a bad item pays for building its indexed field names.</summary>
+    private static FieldError? CheckItem(int index, RenewItem item) =>
+        Names.CheckName("namespace", item.Namespace) is null && Names.CheckName("service", item.Service) is null && Names.CheckInstanceId("id", item.Id) is null
+            ? null
+            : Names.CheckName($"leases[{index}].namespace", item.Namespace)
+                ?? Names.CheckName($"leases[{index}].service", item.Service)
+                ?? Names.CheckInstanceId($"leases[{index}].id", item.Id);
 }
