@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Roster.Benchmarks;
 
 namespace Roster.Bench;
 
@@ -70,26 +71,10 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>User plus system CPU time the server has used so far.</summary>
-    public TimeSpan CpuTime()
-    {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / 100.0);
-    }
+    public TimeSpan CpuTime() => ProcessStats.CpuTime(Pid);
 
-    public long ResidentBytes()
-    {
-        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-
-        return 0;
-    }
+    /// <summary>The server's resident set size in bytes.</summary>
+    public long ResidentBytes() => ProcessStats.ResidentBytes(Pid);
 
     public async Task KillAsync()
     {

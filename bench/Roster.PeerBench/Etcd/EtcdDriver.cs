@@ -171,7 +171,7 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
                     {
                         if (response.TTL <= 0)
                         {
-                            foreach (var _ in _keys)
+                            for (var i = 0; i < _keys.Count; i++)
                             {
                                 onLost();
                             }

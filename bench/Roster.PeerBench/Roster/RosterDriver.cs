@@ -12,7 +12,9 @@ namespace Roster.PeerBench.Roster;
 /// and renews all of its instances in one batch request every TTL/3; a watcher reads the namespace's
 /// Server-Sent Events stream (a full list first, then changes) and resumes with <c>Last-Event-ID</c>.
 /// </summary>
-internal sealed class RosterDriver(Uri address) : RecordingDriver
+/// <param name="address">The node.</param>
+/// <param name="expectedProviderInstances">How many provider instances a full list received on resumption must hold (W6).</param>
+internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 0) : RecordingDriver
 {
     private RosterProvider? _writer;
 
@@ -105,7 +107,7 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
         return element.GetProperty("id").GetString()!;
     }
 
-    private static int ProviderInstancesMissing(string data)
+    private int ProviderInstancesMissing(string data)
     {
         // Expected: every provider instance registered before the reset. Count those present.
         using var document = JsonDocument.Parse(data);
@@ -121,11 +123,9 @@ internal sealed class RosterDriver(Uri address) : RecordingDriver
             }
         }
 
-        return Math.Max(0, ExpectedProviderInstances - present);
+        return Math.Max(0, expectedProviderInstances - present);
     }
 
-    /// <summary>Set by the workload before a restart: how many provider instances a full list must hold.</summary>
-    public static int ExpectedProviderInstances { get; set; }
 
     /// <summary>One provider process: its own connection, its instances and their incarnations.</summary>
     private sealed class RosterProvider : IProvider

@@ -43,8 +43,8 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
         using var server = NewServer("main");
         var ready = await server.StartAsync(cancellationToken).ConfigureAwait(false);
         Log($"started (pid {server.Pid}) in {ready.TotalSeconds:0.00} s");
-        await using var driver = NewDriver(server);
         var instances = settings.Providers * settings.InstancesPerProvider;
+        await using var driver = NewDriver(server, instances);
 
         // W1: registration storm.
         var cpu = server.CpuTime();
@@ -88,7 +88,6 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
 
         // W6: the server is killed and restarted on the same data and port; providers and watchers carry on.
         var spuriousBefore = await driver.SpuriousDeletesAsync(cancellationToken).ConfigureAwait(false);
-        Roster.RosterDriver.ExpectedProviderInstances = instances;
         server.Kill();
         ready = await server.StartAsync(cancellationToken).ConfigureAwait(false);
         // Leases and sessions must outlive the outage: give expiry a full TTL and more to show itself.
@@ -134,7 +133,7 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
         using var server = NewServer("memory");
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var before = server.ResidentBytes();
-        await using (var driver = NewDriver(server))
+        await using (var driver = NewDriver(server, settings.MemoryInstances))
         {
             var perProvider = settings.MemoryInstances / settings.Providers;
             var clock = Stopwatch.StartNew();
@@ -162,9 +161,9 @@ internal sealed class PeerRun(BenchSettings settings, string peer, int run, stri
         };
     }
 
-    private IPeerDriver NewDriver(PeerServer server) => peer switch
+    private IPeerDriver NewDriver(PeerServer server, int providerInstances) => peer switch
     {
-        "roster" => new Roster.RosterDriver(server.Address),
+        "roster" => new Roster.RosterDriver(server.Address, providerInstances),
         "etcd" => new Etcd.EtcdDriver(server.Address),
         _ => new ZooKeeper.ZooKeeperDriver(server.Port, workDirectory),
     };

@@ -30,8 +30,6 @@ internal abstract class RecordingDriver : IPeerDriver
 
     public int LostRegistrations => Volatile.Read(ref _lost);
 
-    protected IReadOnlyList<WatchRecorder> Recorders => _recorders;
-
     /// <summary>A new provider; <paramref name="idOf"/> names its instances (provider instances when null).</summary>
     protected abstract IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf);
 

@@ -107,7 +107,7 @@ public final class ZkAgent {
                 long count = 0;
                 for (int s = 0; s < SERVICES; s++) count += zk.getChildren(servicePath(s), false).size();
                 zk.close();
-                return "{\"count\":" + count + "}";
+                return "{\"count\":" + count + ",\"lost\":" + lost.get() + "}";
             }
             case "watch": {
                 int count = Integer.parseInt(c[1]);

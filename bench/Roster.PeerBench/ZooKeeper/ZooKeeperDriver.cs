@@ -79,7 +79,6 @@ internal sealed class ZooKeeperDriver : IPeerDriver
     public async Task<long> SpuriousDeletesAsync(CancellationToken cancellationToken)
     {
         using var answer = await SendAsync("spurious", cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _lost, answer.RootElement.GetProperty("lost").GetInt32());
         return answer.RootElement.GetProperty("spurious").GetInt64();
     }
 
@@ -117,7 +116,7 @@ internal sealed class ZooKeeperDriver : IPeerDriver
             throw new InvalidOperationException($"ZkAgent {command}: {error.GetString()}");
         }
 
-        // Keep the ping counters current for LostRegistrations.
+        // "count" and "spurious" report how many instances providers had to register again (LostRegistrations).
         if (answer.RootElement.TryGetProperty("lost", out var lost))
         {
             Volatile.Write(ref _lost, lost.GetInt32());

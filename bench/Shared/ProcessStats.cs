@@ -1,8 +1,8 @@
 using System.Globalization;
 
-namespace Roster.PeerBench.Servers;
+namespace Roster.Benchmarks;
 
-/// <summary>A process's CPU time and resident memory, read from /proc the same way for every peer.</summary>
+/// <summary>A process's CPU time and resident memory, read from /proc the same way by both benchmarks and for every peer.</summary>
 internal static class ProcessStats
 {
     private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
