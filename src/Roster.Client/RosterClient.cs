@@ -107,6 +107,16 @@ public sealed class RosterClient : IDisposable
     /// <inheritdoc />
     public void Dispose() => _connection.Dispose();
 
+    /// <summary>The connection the client calls through; discovery opens its watch streams on it too.</summary>
+    internal RegistryConnection Connection => _connection;
+
+    /// <summary>Reads one JSON answer from <paramref name="path"/> on whichever node answers.</summary>
+    internal async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var response = await _connection.SendAsync(node => Request(HttpMethod.Get, node, path, body: null), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(response, type, cancellationToken).ConfigureAwait(false);
+    }
+
     private static string InstancePath(string @namespace, string service, string id)
     {
         ArgumentException.ThrowIfNullOrEmpty(@namespace);

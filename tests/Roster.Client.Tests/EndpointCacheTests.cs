@@ -46,7 +46,7 @@ public sealed class EndpointCacheTests
         var cache = new EndpointCache();
         cache.Replace(List(5, 2), confirmedEmpty: false);
 
-        cache.MarkAllCached();
+        cache.MarkAllCached(Now);
 
         Assert.True(cache.TryGet("prod", "orders", out var cached));
         Assert.Equal(EndpointSource.Cached, cached.Source);

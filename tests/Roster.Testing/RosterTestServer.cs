@@ -14,12 +14,15 @@ namespace Roster.Testing;
 public sealed class RosterTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly string? _dataDirectory;
+    private readonly bool _inMemory;
+    private string? _dataDirectory;
+    private bool _stopped;
 
-    private RosterTestServer(WebApplication app, Uri address, string? dataDirectory)
+    private RosterTestServer(WebApplication app, Uri address, string? dataDirectory, bool inMemory)
     {
         _app = app;
         _dataDirectory = dataDirectory;
+        _inMemory = inMemory;
         Address = address;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -33,12 +36,14 @@ public sealed class RosterTestServer : IAsyncDisposable
         StartAsync(inMemory, time: null, settings);
 
     /// <summary>Starts a node whose clock is <paramref name="time"/> (leases expire when the test moves it).</summary>
-    public static async Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, params string[] settings)
+    public static Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, params string[] settings) =>
+        StartAsync(inMemory, time, inMemory ? null : Path.Combine(Path.GetTempPath(), "roster-test-" + Guid.NewGuid().ToString("N")), "http://127.0.0.1:0", settings);
+
+    private static async Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, string? dataDirectory, string urls, string[] settings)
     {
-        var dataDirectory = inMemory ? null : Path.Combine(Path.GetTempPath(), "roster-test-" + Guid.NewGuid().ToString("N"));
         string[] args =
         [
-            "--urls=http://127.0.0.1:0",
+            $"--urls={urls}",
             $"--Roster:Storage:InMemory={inMemory}",
             $"--Roster:Storage:DataDirectory={dataDirectory ?? "unused"}",
             .. settings,
@@ -53,7 +58,7 @@ public sealed class RosterTestServer : IAsyncDisposable
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        var server = new RosterTestServer(app, new Uri(address), dataDirectory);
+        var server = new RosterTestServer(app, new Uri(address), dataDirectory, inMemory);
         await server.WaitReadyAsync();
         return server;
     }
@@ -88,11 +93,33 @@ public sealed class RosterTestServer : IAsyncDisposable
     public static StringContent Json(object body) =>
         new(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
 
+    /// <summary>Stops the node (an outage) and keeps its data directory for <see cref="StartAgainAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            Client.Dispose();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Starts a stopped node again at the same address, on the same data directory (an in-memory node
+    /// comes back empty, as a new registry). The returned server owns the directory from then on.
+    /// </summary>
+    public async Task<RosterTestServer> StartAgainAsync(params string[] settings)
+    {
+        await StopAsync();
+        var directory = _dataDirectory;
+        _dataDirectory = null;
+        return await StartAsync(_inMemory, time: null, directory, Address.ToString().TrimEnd('/'), settings);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await StopAsync();
         if (_dataDirectory is not null && Directory.Exists(_dataDirectory))
         {
             Directory.Delete(_dataDirectory, recursive: true);

@@ -21,4 +21,10 @@ internal sealed record ProblemAnswer(string? Title, int Status, string? Detail, 
 [JsonSerializable(typeof(RenewAnswer))]
 [JsonSerializable(typeof(InstanceAnswer))]
 [JsonSerializable(typeof(ProblemAnswer))]
+[JsonSerializable(typeof(ResetData))]
+[JsonSerializable(typeof(ChangeData))]
+[JsonSerializable(typeof(DisconnectData))]
+[JsonSerializable(typeof(SnapshotAnswer))]
+[JsonSerializable(typeof(ServiceListAnswer))]
+[JsonSerializable(typeof(CachedServiceFile))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

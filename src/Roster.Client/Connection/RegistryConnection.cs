@@ -42,9 +42,18 @@ internal sealed class RegistryConnection : IDisposable
     /// first answer that is not "try elsewhere" (success, or a refusal such as 400 or 404).
     /// </summary>
     /// <exception cref="RosterUnavailableException">No node gave such an answer before the call's deadline.</exception>
-    public async Task<HttpResponseMessage> SendAsync(Func<Uri, HttpRequestMessage> build, CancellationToken cancellationToken)
+    public Task<HttpResponseMessage> SendAsync(Func<Uri, HttpRequestMessage> build, CancellationToken cancellationToken) =>
+        SendAsync(build, HttpCompletionOption.ResponseContentRead, _options.CallTimeout, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="SendAsync(Func{Uri, HttpRequestMessage}, CancellationToken)"/>, returning as soon as the
+    /// headers are read when <paramref name="completion"/> says so (a stream), within <paramref name="timeout"/>.
+    /// The deadline covers finding a node that answers; the body of a stream is then read without one.
+    /// </summary>
+    public async Task<HttpResponseMessage> SendAsync(
+        Func<Uri, HttpRequestMessage> build, HttpCompletionOption completion, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = new CancellationTokenSource(_options.CallTimeout, _time);
+        using var deadline = new CancellationTokenSource(timeout, _time);
         using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         string lastFailure = "no node was tried";
         try
@@ -72,7 +81,7 @@ internal sealed class RegistryConnection : IDisposable
                     {
                         using var request = build(server);
                         request.Headers.Authorization = _authorization;
-                        response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, linked.Token).ConfigureAwait(false);
+                        response = await _http.SendAsync(request, completion, linked.Token).ConfigureAwait(false);
                         if (!RetryAfter.IsRetryable(response.StatusCode))
                         {
                             Volatile.Write(ref _preferred, index);
@@ -111,9 +120,12 @@ internal sealed class RegistryConnection : IDisposable
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new RosterUnavailableException(
-                $"No registry node answered within {_options.CallTimeout.TotalSeconds:0.###} s ({string.Join(", ", _servers.Select(s => s.ToString()))}); last: {lastFailure}.");
+                $"No registry node answered within {timeout.TotalSeconds:0.###} s ({string.Join(", ", _servers.Select(s => s.ToString()))}); last: {lastFailure}.");
         }
     }
+
+    /// <summary>The validated options this connection was made with.</summary>
+    public RosterClientOptions Options => _options;
 
     public void Dispose() => _http.Dispose();
 }

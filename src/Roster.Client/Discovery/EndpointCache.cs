@@ -28,15 +28,17 @@ internal sealed class EndpointCache
     /// <summary>
     /// Replaces the service's list with <paramref name="next"/> unless the current one is newer (a higher
     /// sequence) or <paramref name="next"/> would empty a non-empty list without <paramref name="confirmedEmpty"/>.
+    /// With <paramref name="anySequence"/> a lower sequence is taken too: the registry's identity changed
+    /// (its sequences restarted), or the current list came from disk.
     /// </summary>
-    public ReplaceOutcome Replace(ServiceEndpoints next, bool confirmedEmpty)
+    public ReplaceOutcome Replace(ServiceEndpoints next, bool confirmedEmpty, bool anySequence = false)
     {
         ArgumentNullException.ThrowIfNull(next);
         var slot = _services.GetOrAdd(new ServiceName(next.Namespace, next.Service), static _ => new Slot());
         while (true)
         {
             var current = Volatile.Read(ref slot.Current);
-            if (current is not null && current.Sequence > next.Sequence)
+            if (current is not null && current.Sequence > next.Sequence && !anySequence)
             {
                 return ReplaceOutcome.Older;
             }
@@ -53,14 +55,41 @@ internal sealed class EndpointCache
         }
     }
 
-    /// <summary>Keeps every list but marks it as served from the cache (the registry cannot be reached).</summary>
-    public void MarkAllCached()
+    /// <summary>
+    /// Keeps every list but marks it as served from the cache: the registry cannot be reached since
+    /// <paramref name="lostAt"/>, from when the lists' age counts.
+    /// </summary>
+    public void MarkAllCached(DateTimeOffset lostAt)
     {
         foreach (var slot in _services.Values)
         {
             while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Live } current
-                && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Cached }, current) != current)
+                && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Cached, UpdatedAt = lostAt }, current) != current)
             {
+            }
+        }
+    }
+
+    /// <summary>Marks lists kept through an outage as current again: the registry's watch is back.</summary>
+    public void MarkAllLive(DateTimeOffset now)
+    {
+        foreach (var slot in _services.Values)
+        {
+            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Cached } current
+                && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Live, UpdatedAt = now }, current) != current)
+            {
+            }
+        }
+    }
+
+    /// <summary>The services that have a list.</summary>
+    public IEnumerable<ServiceEndpoints> All()
+    {
+        foreach (var slot in _services.Values)
+        {
+            if (Volatile.Read(ref slot.Current) is { } current)
+            {
+                yield return current;
             }
         }
     }

@@ -18,9 +18,15 @@ public sealed record ServiceEndpoint(string Id, string Address, int Port)
     /// <summary>The weight for load balancing after operator overrides; 0 receives no new requests.</summary>
     public int Weight { get; init; } = 100;
 
-    /// <summary>Drained by an operator or by its own shutdown: it receives no new requests.</summary>
+    /// <summary>Drained or disabled by an operator or by its own shutdown: it receives no new requests.</summary>
     public bool Drained { get; init; }
 
     /// <summary>The instance's incarnation (its registration's identity).</summary>
     public long Incarnation { get; init; }
+
+    /// <summary>The provider's metadata (string to string); empty when none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = System.Collections.Frozen.FrozenDictionary<string, string>.Empty;
+
+    /// <summary>The base address of the instance: <c>scheme://address:port/</c>.</summary>
+    public Uri ToUri() => new UriBuilder(Scheme, Address, Port).Uri;
 }

@@ -11,10 +11,16 @@ namespace Roster.Client;
 /// <param name="Sequence">The service's sequence in the registry when the list was made (it grows with every change to the service).</param>
 /// <param name="Endpoints">The endpoints, in the registry's order.</param>
 /// <param name="Source">Where the list came from.</param>
-/// <param name="UpdatedAt">When the list was last confirmed current.</param>
+/// <param name="UpdatedAt">
+/// For a <see cref="EndpointSource.Live"/> list, when it last changed; for a <see cref="EndpointSource.Cached"/>
+/// list, when the registry was last reachable; for a <see cref="EndpointSource.Disk"/> list, when it was saved.
+/// </param>
 public sealed record ServiceEndpoints(
     string Namespace, string Service, long Sequence, ImmutableArray<ServiceEndpoint> Endpoints, EndpointSource Source, DateTimeOffset UpdatedAt)
 {
-    /// <summary>How old the list is at <paramref name="now"/>.</summary>
-    public TimeSpan AgeAt(DateTimeOffset now) => now - UpdatedAt;
+    /// <summary>
+    /// How long the list may have been out of date at <paramref name="now"/>: zero while the registry's
+    /// watch keeps it current, else the time since it was last known current.
+    /// </summary>
+    public TimeSpan AgeAt(DateTimeOffset now) => Source == EndpointSource.Live || now < UpdatedAt ? TimeSpan.Zero : now - UpdatedAt;
 }

@@ -1,0 +1,58 @@
+namespace Roster.Client;
+
+/// <summary>How a consumer discovers services. Every default is stated on its property.</summary>
+public sealed class RosterDiscoveryOptions
+{
+    /// <summary>The namespace whose services are discovered. Required.</summary>
+    public string Namespace { get; set; } = "";
+
+    /// <summary>
+    /// A directory where each service's last list is saved, so a process started while the registry
+    /// cannot be reached can still call its providers. Default: none (nothing is written).
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>
+    /// How long a caller waits for the registry before a service's list is taken from the cache directory
+    /// instead. Default: 1 s.
+    /// </summary>
+    public TimeSpan DiskFallbackDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Keep a non-empty list when the registry offers an empty one it has not confirmed (a lower or equal
+    /// sequence, or a registry whose identity changed), until <see cref="EmptyConfirmationPeriod"/> has
+    /// passed with the registry still saying empty. Default: on.
+    /// </summary>
+    public bool EmptyListGuard { get; set; } = true;
+
+    /// <summary>How long an unconfirmed empty list must persist before it is believed. Default: 30 s (three default TTLs).</summary>
+    public TimeSpan EmptyConfirmationPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often every watched service's digest is compared with the registry's and repaired when they differ. Default: 30 s.</summary>
+    public TimeSpan DigestCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A watch stream that delivers nothing (not even the registry's keep-alive, sent every 15 s) for this
+    /// long is taken as dead and reopened. Default: 45 s.
+    /// </summary>
+    public TimeSpan WatchIdleTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>How long <see cref="RosterDiscovery.GetEndpointsAsync"/> waits for a service's first list. Default: 10 s.</summary>
+    public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Throws when the options cannot work, naming the setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrEmpty(Namespace))
+        {
+            throw new ArgumentException("RosterDiscoveryOptions.Namespace is required.", nameof(Namespace));
+        }
+
+        if (DiskFallbackDelay < TimeSpan.Zero || EmptyConfirmationPeriod < TimeSpan.Zero || DigestCheckInterval <= TimeSpan.Zero
+            || WatchIdleTimeout <= TimeSpan.Zero || ResolveTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException(
+                "RosterDiscoveryOptions: DigestCheckInterval, WatchIdleTimeout and ResolveTimeout must be positive; DiskFallbackDelay and EmptyConfirmationPeriod must not be negative.");
+        }
+    }
+}
