@@ -1,0 +1,288 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Roster.Client.LoadBalancing;
+
+namespace Roster.Client;
+
+/// <summary>
+/// Chooses an endpoint for each request and learns from how requests end. Eligible endpoints have a
+/// weight above 0, are not drained, and are not set aside (ejected after consecutive failures, or
+/// skipped for a moment after a rejection); endpoints in the local zone are preferred while any is
+/// eligible. Choosing takes no lock and allocates nothing. Thread-safe; share one per process.
+/// </summary>
+public sealed class RosterLoadBalancer
+{
+    private const int StackLimit = 256;
+    private readonly LoadBalancerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<(string Namespace, string Service), ServiceTable> _tables = new();
+    private int _roundRobin;
+
+    /// <summary>Creates a balancer.</summary>
+    /// <param name="options">The policy, zone and ejection settings; validated here. Defaults when null.</param>
+    /// <param name="time">The clock for latency and ejection; the system's when null.</param>
+    public RosterLoadBalancer(LoadBalancerOptions? options = null, TimeProvider? time = null)
+    {
+        _options = options ?? new LoadBalancerOptions();
+        _options.Validate();
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The settings in use.</summary>
+    public LoadBalancerOptions Options => _options;
+
+    /// <summary>
+    /// Chooses an endpoint of <paramref name="endpoints"/>; false when none can take a request (the list
+    /// is empty, or every endpoint has weight 0 or is drained).
+    /// </summary>
+    /// <param name="endpoints">The service's current list.</param>
+    /// <param name="lease">The choice; complete it when the request ends.</param>
+    /// <param name="key">The request key for <see cref="LoadBalancingPolicy.ConsistentHash"/>; ignored by the other policies.</param>
+    public bool TryPick(ServiceEndpoints endpoints, out EndpointLease lease, string? key = null) => TryPick(endpoints, key, excluded: 0, out lease);
+
+    /// <summary>As <see cref="TryPick(ServiceEndpoints, out EndpointLease, string?)"/>, skipping the endpoints at the positions set in <paramref name="excluded"/> (already tried).</summary>
+    internal bool TryPick(ServiceEndpoints endpoints, string? key, ulong excluded, out EndpointLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var table = TableFor(endpoints);
+        var list = endpoints.Endpoints;
+        var now = _time.GetTimestamp();
+        int[]? rented = null;
+        var eligible = list.Length <= StackLimit ? stackalloc int[StackLimit] : (rented = ArrayPool<int>.Shared.Rent(list.Length));
+        try
+        {
+            var count = Eligible(table, excluded, now, honourSetAside: true, eligible);
+            if (count == 0)
+            {
+                // Every endpoint that could take the request is set aside: trying one is better than failing outright.
+                count = Eligible(table, excluded, now, honourSetAside: false, eligible);
+            }
+
+            if (count == 0)
+            {
+                lease = default;
+                return false;
+            }
+
+            var index = _options.Policy switch
+            {
+                LoadBalancingPolicy.RoundRobin => eligible[(int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)count)],
+                LoadBalancingPolicy.WeightedRandom => WeightedRandom(list, eligible[..count]),
+                LoadBalancingPolicy.ConsistentHash => ConsistentHash(table, key, eligible[..count]),
+                _ => PowerOfTwo(table, eligible[..count]),
+            };
+
+            var stats = table.Stats[index];
+            Interlocked.Increment(ref stats.InFlight);
+            lease = new EndpointLease(this, list[index], table, index, _time.GetTimestamp());
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<int>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The requests in flight to the endpoints of <paramref name="endpoints"/>, as this balancer counts them.</summary>
+    internal int RequestsInFlight(ServiceEndpoints endpoints) => TableFor(endpoints).Stats.Sum(s => Volatile.Read(ref s.InFlight));
+
+    internal void Complete(ServiceTable table, int index, long started, RequestOutcome outcome, TimeSpan? retryAfter)
+    {
+        var stats = table.Stats[index];
+        Interlocked.Decrement(ref stats.InFlight);
+        var now = _time.GetTimestamp();
+        switch (outcome)
+        {
+            case RequestOutcome.Success:
+                stats.RecordLatency(now - started);
+                Volatile.Write(ref stats.ConsecutiveFailures, 0);
+                if (Volatile.Read(ref stats.Ejections) != 0 && !stats.IsEjectedAt(now))
+                {
+                    // Re-admitted and answering: its next ejection, if any, starts from the base time again.
+                    Volatile.Write(ref stats.Ejections, 0);
+                }
+
+                break;
+            case RequestOutcome.Rejected:
+                var skip = retryAfter is { } asked && asked > TimeSpan.Zero ? Min(asked, _options.MaxEjectionTime) : _options.RejectionBackoff;
+                Volatile.Write(ref stats.SkipUntil, now + ToTimestamp(skip));
+                break;
+            default:
+                if (Interlocked.Increment(ref stats.ConsecutiveFailures) >= _options.ConsecutiveFailuresToEject)
+                {
+                    TryEject(table, stats, now);
+                }
+
+                break;
+        }
+    }
+
+    private void TryEject(ServiceTable table, EndpointStats stats, long now)
+    {
+        if (stats.IsEjectedAt(now))
+        {
+            return;
+        }
+
+        var ejected = 0;
+        foreach (var other in table.Stats)
+        {
+            ejected += other.IsEjectedAt(now) ? 1 : 0;
+        }
+
+        if (ejected + 1 > (int)Math.Floor(_options.MaxEjectedShare * table.Stats.Length))
+        {
+            // At the cap: keep sending to it rather than let ejection empty the service.
+            return;
+        }
+
+        var times = Interlocked.Increment(ref stats.Ejections);
+        var duration = Min(TimeSpan.FromTicks(_options.BaseEjectionTime.Ticks << Math.Min(times - 1, 16)), _options.MaxEjectionTime);
+        Volatile.Write(ref stats.EjectedUntil, now + ToTimestamp(duration));
+        Volatile.Write(ref stats.ConsecutiveFailures, 0);
+    }
+
+    private ServiceTable TableFor(ServiceEndpoints endpoints)
+    {
+        var key = (endpoints.Namespace, endpoints.Service);
+        while (true)
+        {
+            if (_tables.TryGetValue(key, out var table))
+            {
+                if (ReferenceEquals(table.Source, endpoints))
+                {
+                    return table;
+                }
+
+                var next = new ServiceTable(endpoints, table);
+                if (endpoints.Sequence < table.Source.Sequence && endpoints.Source == table.Source.Source)
+                {
+                    // An older list from a caller that read it before a change: use it once, keep the newer table.
+                    return next;
+                }
+
+                if (_tables.TryUpdate(key, next, table))
+                {
+                    return next;
+                }
+            }
+            else if (_tables.TryAdd(key, new ServiceTable(endpoints, previous: null)))
+            {
+                return _tables[key];
+            }
+        }
+    }
+
+    private int Eligible(ServiceTable table, ulong excluded, long now, bool honourSetAside, Span<int> eligible)
+    {
+        var list = table.Source.Endpoints;
+        var count = 0;
+        var inZone = 0;
+        var zone = _options.LocalZone;
+        for (var i = 0; i < list.Length; i++)
+        {
+            var endpoint = list[i];
+            if ((i < 64 && (excluded & (1UL << i)) != 0) || endpoint.Weight <= 0 || endpoint.Drained
+                || (honourSetAside && !table.Stats[i].IsAvailableAt(now)))
+            {
+                continue;
+            }
+
+            // Endpoints in the local zone are gathered at the front.
+            if (zone is { Length: > 0 } && endpoint.Zone == zone)
+            {
+                eligible[count] = eligible[inZone];
+                eligible[inZone++] = i;
+            }
+            else
+            {
+                eligible[count] = i;
+            }
+
+            count++;
+        }
+
+        return inZone > 0 ? inZone : count;
+    }
+
+    private static int WeightedRandom(System.Collections.Immutable.ImmutableArray<ServiceEndpoint> list, ReadOnlySpan<int> eligible)
+    {
+        long total = 0;
+        foreach (var i in eligible)
+        {
+            total += list[i].Weight;
+        }
+
+        var point = Random.Shared.NextInt64(total);
+        foreach (var i in eligible)
+        {
+            point -= list[i].Weight;
+            if (point < 0)
+            {
+                return i;
+            }
+        }
+
+        return eligible[^1];
+    }
+
+    private static int PowerOfTwo(ServiceTable table, ReadOnlySpan<int> eligible)
+    {
+        if (eligible.Length == 1)
+        {
+            return eligible[0];
+        }
+
+        var a = Random.Shared.Next(eligible.Length);
+        var b = Random.Shared.Next(eligible.Length - 1);
+        b += b >= a ? 1 : 0;
+        return Load(table.Stats[eligible[a]]) <= Load(table.Stats[eligible[b]]) ? eligible[a] : eligible[b];
+
+        // Requests in flight, weighted by recent latency: a slow endpoint counts as busier.
+        static double Load(EndpointStats stats) =>
+            (Volatile.Read(ref stats.InFlight) + 1) * (double)Math.Max(Volatile.Read(ref stats.LatencyTicks), 1);
+    }
+
+    private static int ConsistentHash(ServiceTable table, string? key, ReadOnlySpan<int> eligible)
+    {
+        if (key is null)
+        {
+            return eligible[Random.Shared.Next(eligible.Length)];
+        }
+
+        var ring = table.Ring;
+        var hash = ServiceTable.Hash(key);
+        int low = 0, high = ring.Length;
+        while (low < high)
+        {
+            var middle = (low + high) >>> 1;
+            if (ring[middle].Hash < hash)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        // Walk the ring from the key's point to the first endpoint that may take the request.
+        for (var step = 0; step < ring.Length; step++)
+        {
+            var candidate = ring[(low + step) % ring.Length].Index;
+            if (eligible.Contains(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return eligible[0];
+    }
+
+    private long ToTimestamp(TimeSpan duration) => (long)(duration.TotalSeconds * _time.TimestampFrequency);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}
