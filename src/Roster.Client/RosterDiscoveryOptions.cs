@@ -40,12 +40,27 @@ public sealed class RosterDiscoveryOptions
     /// <summary>How long <see cref="RosterDiscovery.GetEndpointsAsync"/> waits for a service's first list. Default: 10 s.</summary>
     public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How <c>HttpClient</c>s with <c>AddRosterDiscovery()</c> choose endpoints and set failing ones aside.</summary>
+    public LoadBalancerOptions LoadBalancing { get; } = new();
+
+    /// <summary>
+    /// The most endpoints one HTTP request is sent to: the first, then others after a rejection, a refused
+    /// connection, or (for idempotent methods) a failure. Default: 3.
+    /// </summary>
+    public int MaxAttemptsPerRequest { get; set; } = 3;
+
     /// <summary>Throws when the options cannot work, naming the setting.</summary>
     public void Validate()
     {
         if (string.IsNullOrEmpty(Namespace))
         {
             throw new ArgumentException("RosterDiscoveryOptions.Namespace is required.", nameof(Namespace));
+        }
+
+        LoadBalancing.Validate();
+        if (MaxAttemptsPerRequest < 1)
+        {
+            throw new ArgumentException("RosterDiscoveryOptions.MaxAttemptsPerRequest must be at least 1.", nameof(MaxAttemptsPerRequest));
         }
 
         if (DiskFallbackDelay < TimeSpan.Zero || EmptyConfirmationPeriod < TimeSpan.Zero || DigestCheckInterval <= TimeSpan.Zero

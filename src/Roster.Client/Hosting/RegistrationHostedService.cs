@@ -9,33 +9,50 @@ namespace Roster.Client.Hosting;
 /// and deregisters before the host goes on to stop the server, which still serves the requests in flight.
 /// </summary>
 internal sealed class RegistrationHostedService(
-    RosterClient client, IOptions<RosterRegistrationOptions> options, IHostApplicationLifetime lifetime, TimeProvider? time = null) : IHostedService, IAsyncDisposable
+    RosterClient client,
+    IOptions<RosterRegistrationOptions> options,
+    IHostApplicationLifetime lifetime,
+    RosterProviderState state,
+    IEnumerable<IRosterAddressSource> addressSources,
+    TimeProvider? time = null) : IHostedService, IAsyncDisposable
 {
-    private RegistrationAgent? _agent;
+    private volatile RegistrationAgent? _agent;
     private CancellationTokenRegistration _started;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var registration = options.Value.ToRegistration();
-        _agent = new RegistrationAgent(client, [registration], options.Value.Agent, time ?? TimeProvider.System);
-        _started = lifetime.ApplicationStarted.Register(static agent => ((RegistrationAgent)agent!).Start(), _agent);
+        // Fail at start, not later, when the options are incomplete and nothing can supply an address.
+        var sources = addressSources.ToArray();
+        if (sources.Length == 0)
+        {
+            options.Value.ToRegistration();
+        }
+
+        _started = lifetime.ApplicationStarted.Register(() =>
+        {
+            // Only now are a web server's bound addresses known.
+            var agent = new RegistrationAgent(client, [options.Value.ToRegistration(sources)], options.Value.Agent, time ?? TimeProvider.System);
+            _agent = agent;
+            agent.Start();
+        });
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        state.BeginDraining();
         await _started.DisposeAsync().ConfigureAwait(false);
-        if (_agent is not null)
+        if (_agent is { } agent)
         {
-            await _agent.StopAsync(cancellationToken).ConfigureAwait(false);
+            await agent.StopAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_agent is not null)
+        if (_agent is { } agent)
         {
-            await _agent.DisposeAsync().ConfigureAwait(false);
+            await agent.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

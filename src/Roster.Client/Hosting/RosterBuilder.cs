@@ -22,6 +22,26 @@ public sealed class RosterBuilder
             provider.GetRequiredService<RosterClient>(),
             provider.GetRequiredService<IOptions<RosterRegistrationOptions>>(),
             provider.GetRequiredService<IHostApplicationLifetime>(),
+            provider.GetRequiredService<RosterProviderState>(),
+            provider.GetServices<IRosterAddressSource>(),
+            provider.GetService<TimeProvider>()));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a shared <see cref="RosterDiscovery"/> for one namespace and the <see cref="RosterLoadBalancer"/>
+    /// that <c>AddHttpClient(...).AddRosterDiscovery()</c> uses.
+    /// </summary>
+    public RosterBuilder AddDiscovery(Action<RosterDiscoveryOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(configure);
+        Services.AddSingleton(provider => new RosterDiscovery(
+            provider.GetRequiredService<RosterClient>(),
+            provider.GetRequiredService<IOptions<RosterDiscoveryOptions>>().Value,
+            provider.GetService<TimeProvider>()));
+        Services.AddSingleton(provider => new RosterLoadBalancer(
+            provider.GetRequiredService<IOptions<RosterDiscoveryOptions>>().Value.LoadBalancing,
             provider.GetService<TimeProvider>()));
         return this;
     }

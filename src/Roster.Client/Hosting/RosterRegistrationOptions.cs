@@ -42,16 +42,34 @@ public sealed class RosterRegistrationOptions
     /// <summary>Renewal, retry and drain timing.</summary>
     public RegistrationAgentOptions Agent { get; } = new();
 
-    internal InstanceRegistration ToRegistration()
+    internal InstanceRegistration ToRegistration(IReadOnlyList<IRosterAddressSource>? addressSources = null)
     {
-        if (string.IsNullOrEmpty(Namespace) || string.IsNullOrEmpty(Service) || string.IsNullOrEmpty(Address) || Port is null)
+        var address = Address;
+        var port = Port;
+        var scheme = Scheme;
+        if ((string.IsNullOrEmpty(address) || port is null) && addressSources is not null)
         {
-            throw new InvalidOperationException("RosterRegistrationOptions needs Namespace, Service, Address and Port.");
+            foreach (var source in addressSources)
+            {
+                if (source.GetAddress() is { } found)
+                {
+                    address = string.IsNullOrEmpty(address) ? found.Address : address;
+                    port ??= found.Port;
+                    scheme ??= found.Scheme;
+                    break;
+                }
+            }
         }
 
-        return new InstanceRegistration(Namespace, Service, InstanceId ?? $"{Service}-{Environment.MachineName}-{Port}".ToLowerInvariant(), Address, Port.Value)
+        if (string.IsNullOrEmpty(Namespace) || string.IsNullOrEmpty(Service) || string.IsNullOrEmpty(address) || port is null)
         {
-            Scheme = Scheme,
+            throw new InvalidOperationException(
+                "RosterRegistrationOptions needs Namespace, Service, Address and Port (Address and Port may come from the web server's addresses with Roster.Client.AspNetCore).");
+        }
+
+        return new InstanceRegistration(Namespace, Service, InstanceId ?? $"{Service}-{Environment.MachineName}-{port}".ToLowerInvariant(), address, port.Value)
+        {
+            Scheme = scheme,
             Zone = Zone,
             Version = Version,
             Weight = Weight,

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Runtime.ExceptionServices;
+
+namespace Roster.Client.Http;
+
+/// <summary>
+/// Sends <c>http://{service}/...</c> to an endpoint of that service. The host name is the service;
+/// the balancer picks an endpoint; the outcome is recorded for it. A provider's rejection (503 with
+/// <see cref="RosterHttp.RejectionHeader"/>) or a refused connection is retried on another endpoint,
+/// since the provider did nothing with the request; any other failure is retried only when the method
+/// is idempotent. A retry needs content that can be sent twice (every built-in content can, except a
+/// <see cref="StreamContent"/> over a stream that cannot seek).
+/// </summary>
+internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLoadBalancer balancer, int maxAttempts) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var target = request.RequestUri ?? throw new InvalidOperationException("The request has no address; set HttpClient.BaseAddress to http://{service}/.");
+        var service = target.IdnHost;
+        if (!discovery.TryGetEndpoints(service, out var endpoints))
+        {
+            endpoints = await discovery.GetEndpointsAsync(service, cancellationToken).ConfigureAwait(false);
+        }
+
+        request.Headers.TryAddWithoutValidation(RosterHttp.ServiceHeader, service);
+        request.Options.TryGetValue(RosterHttp.HashKey, out var key);
+        var idempotent = IsIdempotent(request.Method);
+        ulong tried = 0;
+        HttpResponseMessage? declined = null;
+        ExceptionDispatchInfo? failure = null;
+        try
+        {
+            for (var attempt = 0; attempt < maxAttempts && balancer.TryPick(endpoints, key, tried, out var lease); attempt++)
+            {
+                tried |= lease.Index < 64 ? 1UL << lease.Index : 0;
+                request.RequestUri = At(lease.Endpoint, target);
+                HttpResponseMessage response;
+                try
+                {
+                    response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    lease.Complete(RequestOutcome.Failure);
+
+                    // Nothing reached a provider that refused the connection: any method may go elsewhere.
+                    if (e.HttpRequestError == HttpRequestError.ConnectionError || idempotent)
+                    {
+                        failure = ExceptionDispatchInfo.Capture(e);
+                        continue;
+                    }
+
+                    throw;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    lease.Complete(RequestOutcome.Failure);
+                    throw;
+                }
+
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.Contains(RosterHttp.RejectionHeader))
+                {
+                    lease.Complete(RequestOutcome.Rejected, response.Headers.RetryAfter?.Delta);
+                    Keep(ref declined, response);
+                    continue;
+                }
+
+                if ((int)response.StatusCode >= 500)
+                {
+                    lease.Complete(RequestOutcome.Failure);
+                    if (idempotent)
+                    {
+                        Keep(ref declined, response);
+                        continue;
+                    }
+
+                    return response;
+                }
+
+                lease.Complete(RequestOutcome.Success);
+                return response;
+            }
+        }
+        finally
+        {
+            // The caller sees the address it asked for, whichever endpoint answered.
+            request.RequestUri = target;
+        }
+
+        if (declined is not null)
+        {
+            return declined;
+        }
+
+        failure?.Throw();
+        throw new HttpRequestException(
+            HttpRequestError.ConnectionError,
+            $"Service '{service}' in namespace '{discovery.Namespace}' has no endpoint that can take a request ({endpoints.Endpoints.Length} listed, source {endpoints.Source}).",
+            statusCode: HttpStatusCode.ServiceUnavailable);
+    }
+
+    private static void Keep(ref HttpResponseMessage? declined, HttpResponseMessage response)
+    {
+        // Only the latest declining answer is kept, to return if no endpoint does better.
+        declined?.Dispose();
+        declined = response;
+    }
+
+    private static Uri At(ServiceEndpoint endpoint, Uri target)
+    {
+        var pathAndQuery = target.PathAndQuery;
+        var address = endpoint.Address.Contains(':', StringComparison.Ordinal) ? $"[{endpoint.Address}]" : endpoint.Address;
+        return new Uri($"{endpoint.Scheme}://{address}:{endpoint.Port}{pathAndQuery}");
+    }
+
+    private static bool IsIdempotent(HttpMethod method) =>
+        method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options || method == HttpMethod.Trace
+        || method == HttpMethod.Put || method == HttpMethod.Delete;
+}

@@ -1,0 +1,224 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Roster.Client.Tests;
+
+/// <summary>
+/// Providers and a consumer in this process, each a real Kestrel server or HttpClient on loopback, with
+/// a real registry node: registration from the server's own address, calls by service name, rejections
+/// while draining, refused connections, and providers restarted one by one under load.
+/// </summary>
+public sealed class HttpIntegrationTests : IAsyncLifetime
+{
+    private RosterTestServer _registry = null!;
+    private readonly List<WebApplication> _providers = [];
+    private ServiceProvider? _consumer;
+
+    public async Task InitializeAsync() => _registry = await RosterTestServer.StartAsync(inMemory: true);
+
+    public async Task DisposeAsync()
+    {
+        foreach (var provider in _providers)
+        {
+            await provider.DisposeAsync();
+        }
+
+        if (_consumer is not null)
+        {
+            await _consumer.DisposeAsync();
+        }
+
+        await _registry.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Calls_by_service_name_reach_every_provider_registered_from_its_own_address()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await StartProviderAsync($"orders-{i}");
+        }
+
+        var http = Consumer();
+        await WaitForInstancesAsync(http, 3);
+
+        var answers = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            answers.Add(await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)));
+        }
+
+        Assert.Equal(["orders-0", "orders-1", "orders-2"], answers.Distinct().Order());
+    }
+
+    [Fact]
+    public async Task A_request_for_a_service_the_provider_does_not_host_is_declined_and_goes_elsewhere()
+    {
+        var provider = await StartProviderAsync("orders-0");
+        using var direct = new HttpClient { BaseAddress = Address(provider) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/whoami");
+        request.Headers.Add(RosterHttp.ServiceHeader, "payments");
+
+        using var response = await direct.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(RosterHttp.NotHosted, response.Headers.GetValues(RosterHttp.RejectionHeader).Single());
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task An_endpoint_that_refuses_connections_costs_no_request_and_is_ejected()
+    {
+        await StartProviderAsync("orders-0");
+        await StartProviderAsync("orders-1");
+
+        // A registration left behind by a process that is gone: its port refuses connections.
+        using var client = new RosterClient(RegistryOptions());
+        await client.RegisterAsync(new InstanceRegistration("prod", "orders", "orders-dead", "127.0.0.1", ClosedPort()) { TtlSeconds = 300 });
+        var http = Consumer();
+        await WaitForInstancesAsync(http, 3);
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.StartsWith("orders-", await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)), StringComparison.Ordinal);
+        }
+
+        var balancer = _consumer!.GetRequiredService<RosterLoadBalancer>();
+        var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
+        Assert.True(discovery.TryGetEndpoints("orders", out var endpoints));
+        Assert.DoesNotContain("orders-dead", Enumerable.Range(0, 50).Select(_ =>
+        {
+            Assert.True(balancer.TryPick(endpoints, out var lease));
+            lease.Complete(RequestOutcome.Success);
+            return lease.Endpoint.Id;
+        }));
+    }
+
+    [Fact]
+    public async Task Restarting_providers_one_by_one_under_load_fails_no_request()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await StartProviderAsync($"orders-{i}");
+        }
+
+        var http = Consumer();
+        await WaitForInstancesAsync(http, 3);
+        using var stop = new CancellationTokenSource();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var sent = 0;
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await http.PostAsync(new Uri("/orders", UriKind.Relative), new StringContent("{}"));
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        failures.Enqueue($"{(int)response.StatusCode} {response.Headers.GetValues(RosterHttp.RejectionHeader).FirstOrDefault()}");
+                    }
+                }
+#pragma warning disable CA1031 // Every failure is what this test counts.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    failures.Enqueue(e.Message);
+                }
+
+                Interlocked.Increment(ref sent);
+            }
+        });
+
+        for (var i = 0; i < 3; i++)
+        {
+            var old = _providers[i];
+            await old.StopAsync();
+            await old.DisposeAsync();
+            _providers[i] = await StartProviderAsync($"orders-{i}", track: false);
+        }
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref sent) >= 2_000, "at least 2,000 requests were sent", TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await load;
+
+        Assert.Empty(failures);
+    }
+
+    private async Task<WebApplication> StartProviderAsync(string id, bool track = true)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddRoster(o => Fill(o))
+            .AddRegistration(o =>
+            {
+                o.Namespace = "prod";
+                o.Service = "orders";
+                o.InstanceId = id;
+                o.Agent.DrainPeriod = TimeSpan.FromMilliseconds(500);
+            })
+            .AddServerAddresses();
+        var app = builder.Build();
+        app.UseRosterRejection();
+        app.MapGet("/whoami", () => id);
+        app.MapPost("/orders", async (HttpRequest request) =>
+        {
+            await Task.Delay(2);
+            return Results.Ok(id);
+        });
+        await app.StartAsync();
+        if (track)
+        {
+            _providers.Add(app);
+        }
+
+        return app;
+    }
+
+    private HttpClient Consumer()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddRoster(o => Fill(o)).AddDiscovery(o =>
+        {
+            o.Namespace = "prod";
+            o.LoadBalancing.Policy = LoadBalancingPolicy.RoundRobin;
+        });
+        services.AddHttpClient("orders", c => c.BaseAddress = new Uri("http://orders")).AddRosterDiscovery();
+        _consumer = services.BuildServiceProvider();
+        return _consumer.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
+    }
+
+    private async Task WaitForInstancesAsync(HttpClient http, int count)
+    {
+        var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
+        await discovery.GetEndpointsAsync("orders");
+        await Eventually.TrueAsync(() => discovery.TryGetEndpoints("orders", out var e) && e.Endpoints.Length == count, $"{count} instances are listed");
+        _ = http;
+    }
+
+    private RosterClientOptions RegistryOptions() => Fill(new RosterClientOptions());
+
+    private RosterClientOptions Fill(RosterClientOptions options)
+    {
+        options.Servers.Add(_registry.Address);
+        return options;
+    }
+
+    private static Uri Address(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
