@@ -46,7 +46,7 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         }
 
         var http = Consumer();
-        await WaitForInstancesAsync(http, 3);
+        await WaitForInstancesAsync(3);
 
         var answers = new List<string>();
         for (var i = 0; i < 60; i++)
@@ -82,7 +82,7 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         using var client = new RosterClient(RegistryOptions());
         await client.RegisterAsync(new InstanceRegistration("prod", "orders", "orders-dead", "127.0.0.1", ClosedPort()) { TtlSeconds = 300 });
         var http = Consumer();
-        await WaitForInstancesAsync(http, 3);
+        await WaitForInstancesAsync(3);
 
         for (var i = 0; i < 100; i++)
         {
@@ -109,7 +109,7 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         }
 
         var http = Consumer();
-        await WaitForInstancesAsync(http, 3);
+        await WaitForInstancesAsync(3);
         using var stop = new CancellationTokenSource();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var sent = 0;
@@ -196,12 +196,11 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         return _consumer.GetRequiredService<IHttpClientFactory>().CreateClient("orders");
     }
 
-    private async Task WaitForInstancesAsync(HttpClient http, int count)
+    private async Task WaitForInstancesAsync(int count)
     {
         var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
         await discovery.GetEndpointsAsync("orders");
         await Eventually.TrueAsync(() => discovery.TryGetEndpoints("orders", out var e) && e.Endpoints.Length == count, $"{count} instances are listed");
-        _ = http;
     }
 
     private RosterClientOptions RegistryOptions() => Fill(new RosterClientOptions());

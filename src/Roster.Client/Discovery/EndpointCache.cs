@@ -82,18 +82,6 @@ internal sealed class EndpointCache
         }
     }
 
-    /// <summary>The services that have a list.</summary>
-    public IEnumerable<ServiceEndpoints> All()
-    {
-        foreach (var slot in _services.Values)
-        {
-            if (Volatile.Read(ref slot.Current) is { } current)
-            {
-                yield return current;
-            }
-        }
-    }
-
     private readonly record struct ServiceName(string Namespace, string Service);
 
     private sealed class Slot

@@ -169,9 +169,13 @@ public sealed class RosterLoadBalancer
                     return next;
                 }
             }
-            else if (_tables.TryAdd(key, new ServiceTable(endpoints, previous: null)))
+            else
             {
-                return _tables[key];
+                var first = new ServiceTable(endpoints, previous: null);
+                if (_tables.TryAdd(key, first))
+                {
+                    return first;
+                }
             }
         }
     }
