@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Roster.Client.AspNetCore;
 
@@ -34,5 +36,26 @@ public static class RosterAspNetCoreExtensions
         }
 
         return app.UseMiddleware<RosterRejectionMiddleware>();
+    }
+
+    /// <summary>
+    /// Serves, as JSON at <paramref name="pattern"/>, what this process sees of Roster: whether it drains,
+    /// and for each service it has called, the list it holds (source, age, sequence) with what the balancer
+    /// knows of each endpoint (requests sent and in flight, failures, ejection, latency). It shows internal
+    /// addresses: protect it as any other operations endpoint.
+    /// </summary>
+    public static IEndpointConventionBuilder MapRosterStatus(this IEndpointRouteBuilder endpoints, string pattern = "/roster/status")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.MapGet(pattern, (HttpContext context) =>
+        {
+            var services = context.RequestServices;
+            var status = RosterStatus.Read(
+                services.GetService<RosterProviderState>(),
+                services.GetService<RosterDiscovery>(),
+                services.GetService<RosterLoadBalancer>(),
+                services.GetService<TimeProvider>() ?? TimeProvider.System);
+            return TypedResults.Json(status, RosterStatusJson.Default.RosterStatus);
+        });
     }
 }

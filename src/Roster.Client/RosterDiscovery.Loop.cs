@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Roster.Client.Api;
 using Roster.Client.Connection;
 using Roster.Client.Discovery;
@@ -46,7 +47,7 @@ public sealed partial class RosterDiscovery
                 catch (Exception e)
 #pragma warning restore CA1031
                 {
-                    System.Diagnostics.Trace.TraceError($"Roster discovery: handling {message.GetType().Name} failed: {e}");
+                    LogHandlingFailed(_logger, message.GetType().Name, e);
                 }
             }
         }
@@ -98,7 +99,7 @@ public sealed partial class RosterDiscovery
                 OnChange(change, cancellationToken);
                 break;
             case DiscoveryMessage.StreamEnded ended when ended.Generation == _generation:
-                OnStreamEnded(cancellationToken);
+                OnStreamEnded(ended.Reason, cancellationToken);
                 break;
             case DiscoveryMessage.Reconnect reconnect when reconnect.Generation == _generation && !_streamOpen:
                 OpenStream(resume: true, cancellationToken);
@@ -203,8 +204,14 @@ public sealed partial class RosterDiscovery
     private void OnStreamOpened(string? registryId, CancellationToken cancellationToken)
     {
         _streamOpen = true;
+        if (_failures > 0)
+        {
+            LogStreamRestored(_logger, _namespace, _failures);
+        }
+
         if (registryId is not null && _registryId is not null && registryId != _registryId)
         {
+            LogRegistryChanged(_logger, _namespace, _registryId, registryId);
             // Another registry (rebuilt, or restored from elsewhere): its revisions are not ours, so the
             // history a resumed stream would send means nothing. Start over from its full lists.
             _registryId = registryId;
@@ -223,8 +230,17 @@ public sealed partial class RosterDiscovery
         RepairWhereNeeded(cancellationToken);
     }
 
-    private void OnStreamEnded(CancellationToken cancellationToken)
+    private void OnStreamEnded(string reason, CancellationToken cancellationToken)
     {
+        if (_failures == 0)
+        {
+            LogStreamLost(_logger, _namespace, reason);
+        }
+        else
+        {
+            LogStreamStillDown(_logger, _namespace, reason, _failures);
+        }
+
         _streamOpen = false;
         var now = _time.GetUtcNow();
         _cache.MarkAllCached(now);
@@ -283,6 +299,7 @@ public sealed partial class RosterDiscovery
 
         if (change.Sequence > model.Sequence + 1)
         {
+            LogGap(_logger, _namespace, model.Name, model.Sequence, change.Sequence);
             // A change to this service was never delivered: fetch its full list and apply what follows it.
             Resync(model, cancellationToken);
             model.Held.Add(change);
@@ -292,6 +309,7 @@ public sealed partial class RosterDiscovery
         model.Apply(change);
         if (!model.Matches(change.Digest))
         {
+            LogDigestMismatch(_logger, _namespace, model.Name, change.Sequence);
             // The list built here is not the registry's: repair it from a snapshot rather than serve it.
             Resync(model, cancellationToken);
             return;
@@ -346,7 +364,11 @@ public sealed partial class RosterDiscovery
                 SaveLater(model, now);
                 break;
             case ReplaceOutcome.EmptyRefused:
-                _unconfirmedEmptySince.TryAdd(model.Name, now);
+                if (_unconfirmedEmptySince.TryAdd(model.Name, now))
+                {
+                    LogEmptyRefused(_logger, _namespace, model.Name, _options.EmptyConfirmationPeriod.TotalSeconds);
+                }
+
                 break;
             default:
                 break;
@@ -485,6 +507,7 @@ public sealed partial class RosterDiscovery
         var endpoints = saved.ToEndpoints(_namespace, EndpointSource.Disk, file.SavedAt);
         if (_cache.Replace(endpoints, confirmedEmpty: true, anySequence: true) == ReplaceOutcome.Replaced)
         {
+            LogDiskFallback(_logger, _namespace, service, endpoints.Endpoints.Length, file.SavedAt);
             Notify(endpoints);
         }
     }
@@ -515,10 +538,10 @@ public sealed partial class RosterDiscovery
 
         var batch = _unsaved.Values.ToArray();
         _unsaved.Clear();
-        _diskWrites = WriteFilesAsync(_diskWrites, _disk, batch);
+        _diskWrites = WriteFilesAsync(_diskWrites, _disk, batch, _logger);
     }
 
-    private static async Task WriteFilesAsync(Task previous, DiskCache disk, CachedServiceFile[] batch)
+    private static async Task WriteFilesAsync(Task previous, DiskCache disk, CachedServiceFile[] batch, ILogger logger)
     {
         // One write at a time, in order: an older list never overwrites a newer one.
         await previous.ConfigureAwait(false);
@@ -532,7 +555,7 @@ public sealed partial class RosterDiscovery
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    System.Diagnostics.Trace.TraceWarning($"Roster discovery: could not save {file.Namespace}/{file.Service.Name}: {e.Message}");
+                    LogSaveFailed(logger, file.Namespace, file.Service.Name, e.Message);
                 }
             }
         }).ConfigureAwait(false);
@@ -554,4 +577,34 @@ public sealed partial class RosterDiscovery
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Roster discovery failed to handle {Message}; the loop goes on")]
+    private static partial void LogHandlingFailed(ILogger logger, string message, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Roster watch stream for namespace {Namespace} lost ({Reason}); lists are served from the cache until it is back")]
+    private static partial void LogStreamLost(ILogger logger, string @namespace, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Roster watch stream for namespace {Namespace} still down ({Reason}), attempt {Attempt}")]
+    private static partial void LogStreamStillDown(ILogger logger, string @namespace, string reason, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Roster watch stream for namespace {Namespace} restored after {Attempts} failed attempts")]
+    private static partial void LogStreamRestored(ILogger logger, string @namespace, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Roster registry for namespace {Namespace} changed identity ({Previous} to {Current}); lists are reloaded from it")]
+    private static partial void LogRegistryChanged(ILogger logger, string @namespace, string previous, string current);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Roster service {Namespace}/{Service} missed changes (sequence {Known} to {Received}); resyncing from a snapshot")]
+    private static partial void LogGap(ILogger logger, string @namespace, string service, long known, long received);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Roster service {Namespace}/{Service} differs from the registry's after sequence {Sequence}; resyncing from a snapshot")]
+    private static partial void LogDigestMismatch(ILogger logger, string @namespace, string service, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Roster service {Namespace}/{Service}: the registry offered an unconfirmed empty list; the last one is kept unless it persists for {Seconds} s")]
+    private static partial void LogEmptyRefused(ILogger logger, string @namespace, string service, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Roster service {Namespace}/{Service} is served from the cache directory ({Count} endpoints saved at {SavedAt}): the registry cannot be reached")]
+    private static partial void LogDiskFallback(ILogger logger, string @namespace, string service, int count, DateTimeOffset savedAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Roster discovery could not save {Namespace}/{Service} to the cache directory: {Reason}")]
+    private static partial void LogSaveFailed(ILogger logger, string @namespace, string service, string reason);
 }

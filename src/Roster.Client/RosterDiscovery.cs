@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Roster.Client.Discovery;
 
 namespace Roster.Client;
@@ -27,12 +29,14 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly string _namespace;
+    private readonly ILogger _logger;
 
     /// <summary>Starts discovering; nothing is fetched until a service is asked for.</summary>
     /// <param name="client">The registry client whose nodes, token and deadlines are used.</param>
     /// <param name="options">The namespace and discovery settings; validated here.</param>
     /// <param name="time">The clock for timers and ages; the system's when null.</param>
-    public RosterDiscovery(RosterClient client, RosterDiscoveryOptions options, TimeProvider? time = null)
+    /// <param name="logger">Where outages, resyncs and refused empty lists are reported; nowhere when null.</param>
+    public RosterDiscovery(RosterClient client, RosterDiscoveryOptions options, TimeProvider? time = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -41,6 +45,7 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
         _options = options;
         _namespace = options.Namespace;
         _time = time ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
         _disk = options.CacheDirectory is { Length: > 0 } directory ? new DiskCache(directory) : null;
         _loop = Task.Run(() => RunAsync(_stopping.Token));
     }
@@ -53,6 +58,10 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
     /// first time a service is asked for; <see cref="GetEndpointsAsync"/> loads it.
     /// </summary>
     public bool TryGetEndpoints(string service, out ServiceEndpoints endpoints) => _cache.TryGet(_namespace, service, out endpoints);
+
+    /// <summary>Every service's current list, sorted by service name: for diagnostics (it allocates).</summary>
+    public IReadOnlyList<ServiceEndpoints> KnownServices() =>
+        [.. _cache.All().Where(e => e.Namespace == _namespace).OrderBy(e => e.Service, StringComparer.Ordinal)];
 
     /// <summary>
     /// The service's list: from the cache when known (completing synchronously, without allocating), else

@@ -50,6 +50,40 @@ public sealed class LoadBalancerTests
     }
 
     [Fact]
+    public void Power_of_two_choices_tries_an_endpoint_that_was_slow_once_again_as_its_latency_estimate_fades()
+    {
+        var balancer = Balancer(LoadBalancingPolicy.PowerOfTwoChoices);
+        var list = List(Endpoint("a"), Endpoint("b"));
+
+        // The first endpoint picked answers in 500 ms (a process that has just started), the other in 1 ms.
+        Assert.True(balancer.TryPick(list, out var slow));
+        var slowId = slow.Endpoint.Id;
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        slow.Complete(RequestOutcome.Success);
+        Assert.True(balancer.TryPick(list, out var fast));
+        Assert.NotEqual(slowId, fast.Endpoint.Id);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        fast.Complete(RequestOutcome.Success);
+
+        Assert.All(Enumerable.Range(0, 50), _ => Assert.NotEqual(slowId, PickTaking(TimeSpan.FromMilliseconds(1))));
+
+        // Nine seconds later its estimate (halved every second) is below 1 ms: it is chosen again, and fast
+        // answers keep it in the rotation.
+        _time.Advance(TimeSpan.FromSeconds(9));
+        var picks = Enumerable.Range(0, 50).Select(_ => PickTaking(TimeSpan.FromMilliseconds(1))).ToList();
+        Assert.InRange(picks.Count(p => p == slowId), 10, 40);
+        Assert.InRange(balancer.Describe(list).Single(e => e.Endpoint.Id == slowId).Latency, TimeSpan.FromMilliseconds(0.9), TimeSpan.FromMilliseconds(1.1));
+
+        string PickTaking(TimeSpan latency)
+        {
+            Assert.True(balancer.TryPick(list, out var lease));
+            _time.Advance(latency);
+            lease.Complete(RequestOutcome.Success);
+            return lease.Endpoint.Id;
+        }
+    }
+
+    [Fact]
     public void Consistent_hashing_keeps_a_key_on_its_endpoint_and_moves_only_the_keys_of_a_removed_one()
     {
         var balancer = Balancer(LoadBalancingPolicy.ConsistentHash);

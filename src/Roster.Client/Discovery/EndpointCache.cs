@@ -25,6 +25,21 @@ internal sealed class EndpointCache
         return false;
     }
 
+    /// <summary>Every list held, in no particular order.</summary>
+    public List<ServiceEndpoints> All()
+    {
+        var all = new List<ServiceEndpoints>(_services.Count);
+        foreach (var slot in _services.Values)
+        {
+            if (Volatile.Read(ref slot.Current) is { } current)
+            {
+                all.Add(current);
+            }
+        }
+
+        return all;
+    }
+
     /// <summary>
     /// Replaces the service's list with <paramref name="next"/> unless the current one is newer (a higher
     /// sequence) or <paramref name="next"/> would empty a non-empty list without <paramref name="confirmedEmpty"/>.

@@ -1,23 +1,36 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Roster.Client.Discovery;
 using Roster.Client.Hosting;
 
 namespace Roster.Client;
 
-/// <summary>Further Roster features for a host, after <see cref="RosterServiceCollectionExtensions.AddRoster"/>.</summary>
+/// <summary>Further Roster features for a host, after <see cref="RosterServiceCollectionExtensions.AddRoster(IServiceCollection, Action{RosterClientOptions})"/>.</summary>
 public sealed class RosterBuilder
 {
-    internal RosterBuilder(IServiceCollection services) => Services = services;
+    private readonly IConfiguration? _configuration;
+
+    internal RosterBuilder(IServiceCollection services, IConfiguration? configuration)
+    {
+        Services = services;
+        _configuration = configuration;
+    }
 
     /// <summary>The host's services.</summary>
     public IServiceCollection Services { get; }
 
-    /// <summary>Registers this process as an instance while the host runs; see <see cref="RegistrationAgent"/>.</summary>
-    public RosterBuilder AddRegistration(Action<RosterRegistrationOptions> configure)
+    /// <summary>
+    /// Registers this process as an instance while the host runs; see <see cref="RegistrationAgent"/>. The
+    /// settings come from the <c>Registration</c> section of the configuration given to <c>AddRoster</c>
+    /// (when one was), then from <paramref name="configure"/>.
+    /// </summary>
+    public RosterBuilder AddRegistration(Action<RosterRegistrationOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(configure);
-        Services.Configure(configure);
+        Configure("Registration", configure);
         Services.AddHostedService(provider => new RegistrationHostedService(
             provider.GetRequiredService<RosterClient>(),
             provider.GetRequiredService<IOptions<RosterRegistrationOptions>>(),
@@ -30,19 +43,38 @@ public sealed class RosterBuilder
 
     /// <summary>
     /// Adds a shared <see cref="RosterDiscovery"/> for one namespace and the <see cref="RosterLoadBalancer"/>
-    /// that <c>AddHttpClient(...).AddRosterDiscovery()</c> uses.
+    /// that <c>AddHttpClient(...).AddRosterDiscovery()</c> uses. The settings come from the <c>Discovery</c>
+    /// section of the configuration given to <c>AddRoster</c> (when one was), then from <paramref name="configure"/>.
+    /// When the configuration reloads, <see cref="RosterDiscoveryOptions.LoadBalancing"/> and
+    /// <see cref="RosterDiscoveryOptions.MaxAttemptsPerRequest"/> follow it; the other settings are read once.
     /// </summary>
-    public RosterBuilder AddDiscovery(Action<RosterDiscoveryOptions> configure)
+    public RosterBuilder AddDiscovery(Action<RosterDiscoveryOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(configure);
-        Services.Configure(configure);
+        Configure("Discovery", configure);
+        Services.AddSingleton(provider => new DiscoverySettings(
+            provider.GetRequiredService<IOptionsMonitor<RosterDiscoveryOptions>>(),
+            provider.GetService<TimeProvider>(),
+            provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>() ?? NullLogger<RosterDiscovery>.Instance));
         Services.AddSingleton(provider => new RosterDiscovery(
             provider.GetRequiredService<RosterClient>(),
-            provider.GetRequiredService<IOptions<RosterDiscoveryOptions>>().Value,
-            provider.GetService<TimeProvider>()));
-        Services.AddSingleton(provider => new RosterLoadBalancer(
-            provider.GetRequiredService<IOptions<RosterDiscoveryOptions>>().Value.LoadBalancing,
-            provider.GetService<TimeProvider>()));
+            provider.GetRequiredService<DiscoverySettings>().Current,
+            provider.GetService<TimeProvider>(),
+            provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>()));
+        Services.AddSingleton(provider => provider.GetRequiredService<DiscoverySettings>().Balancer);
         return this;
+    }
+
+    private void Configure<TOptions>(string section, Action<TOptions>? configure)
+        where TOptions : class
+    {
+        if (_configuration is not null)
+        {
+            Services.Configure<TOptions>(_configuration.GetSection(section));
+        }
+
+        if (configure is not null)
+        {
+            Services.Configure(configure);
+        }
     }
 }

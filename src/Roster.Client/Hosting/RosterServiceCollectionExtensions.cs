@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Roster.Client;
@@ -13,16 +15,33 @@ public static class RosterServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.Configure(configure);
-        services.TryAddSingleton(provider => new RosterClient(
-            provider.GetRequiredService<IOptions<RosterClientOptions>>().Value, handler: null, provider.GetService<TimeProvider>()));
-        services.TryAddSingleton<RosterProviderState>();
-        return new RosterBuilder(services);
+        return AddClient(services, configuration: null);
+    }
+
+    /// <summary>
+    /// Adds a shared <see cref="RosterClient"/> configured from <paramref name="configuration"/> (usually
+    /// <c>builder.Configuration.GetSection("Roster")</c>: <c>Servers</c>, <c>Token</c>, timeouts), then by
+    /// <paramref name="configure"/> when given. Its <c>Registration</c> and <c>Discovery</c> sections configure
+    /// <see cref="RosterBuilder.AddRegistration"/> and <see cref="RosterBuilder.AddDiscovery"/>.
+    /// </summary>
+    public static RosterBuilder AddRoster(this IServiceCollection services, IConfiguration configuration, Action<RosterClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.Configure<RosterClientOptions>(configuration);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return AddClient(services, configuration);
     }
 
     /// <summary>
     /// Sends this client's requests for <c>http://{service}/...</c> to endpoints of that service, found
     /// through the <see cref="RosterDiscovery"/> added by <see cref="RosterBuilder.AddDiscovery"/>: see
-    /// <see cref="RosterDiscoveryOptions.LoadBalancing"/> and <see cref="RosterDiscoveryOptions.MaxAttemptsPerRequest"/>.
+    /// <see cref="RosterDiscoveryOptions.LoadBalancing"/> and <see cref="RosterDiscoveryOptions.MaxAttemptsPerRequest"/>,
+    /// both of which follow configuration reloads.
     /// </summary>
     public static IHttpClientBuilder AddRosterDiscovery(this IHttpClientBuilder builder)
     {
@@ -30,6 +49,15 @@ public static class RosterServiceCollectionExtensions
         return builder.AddHttpMessageHandler(provider => new Http.RosterDiscoveryHandler(
             provider.GetRequiredService<RosterDiscovery>(),
             provider.GetRequiredService<RosterLoadBalancer>(),
-            provider.GetRequiredService<IOptions<RosterDiscoveryOptions>>().Value.MaxAttemptsPerRequest));
+            provider.GetRequiredService<Discovery.DiscoverySettings>(),
+            provider.GetService<ILoggerFactory>()?.CreateLogger<Http.RosterDiscoveryHandler>()));
+    }
+
+    private static RosterBuilder AddClient(IServiceCollection services, IConfiguration? configuration)
+    {
+        services.TryAddSingleton(provider => new RosterClient(
+            provider.GetRequiredService<IOptions<RosterClientOptions>>().Value, handler: null, provider.GetService<TimeProvider>()));
+        services.TryAddSingleton<RosterProviderState>();
+        return new RosterBuilder(services, configuration);
     }
 }

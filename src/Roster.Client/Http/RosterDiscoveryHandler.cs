@@ -1,5 +1,8 @@
 using System.Net;
 using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Roster.Client.Discovery;
 
 namespace Roster.Client.Http;
 
@@ -11,8 +14,11 @@ namespace Roster.Client.Http;
 /// is idempotent. A retry needs content that can be sent twice (every built-in content can, except a
 /// <see cref="StreamContent"/> over a stream that cannot seek).
 /// </summary>
-internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLoadBalancer balancer, int maxAttempts) : DelegatingHandler
+internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLoadBalancer balancer, DiscoverySettings settings, ILogger? logger)
+    : DelegatingHandler
 {
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var target = request.RequestUri ?? throw new InvalidOperationException("The request has no address; set HttpClient.BaseAddress to http://{service}/.");
@@ -25,6 +31,7 @@ internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLo
         request.Headers.TryAddWithoutValidation(RosterHttp.ServiceHeader, service);
         request.Options.TryGetValue(RosterHttp.HashKey, out var key);
         var idempotent = IsIdempotent(request.Method);
+        var maxAttempts = settings.Current.MaxAttemptsPerRequest;
         ulong tried = 0;
         HttpResponseMessage? declined = null;
         ExceptionDispatchInfo? failure = null;
@@ -46,6 +53,7 @@ internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLo
                     // Nothing reached a provider that refused the connection: any method may go elsewhere.
                     if (e.HttpRequestError == HttpRequestError.ConnectionError || idempotent)
                     {
+                        LogAttemptFailed(_logger, service, lease.Endpoint.Id, e.HttpRequestError, e.Message);
                         failure = ExceptionDispatchInfo.Capture(e);
                         continue;
                     }
@@ -61,6 +69,13 @@ internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLo
                 if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.Contains(RosterHttp.RejectionHeader))
                 {
                     lease.Complete(RequestOutcome.Rejected, response.Headers.RetryAfter?.Delta);
+                    if (_logger.IsEnabled(LogLevel.Debug))
+                    {
+#pragma warning disable CA1873 // Guarded just above.
+                        LogDeclined(_logger, service, lease.Endpoint.Id, string.Join(',', response.Headers.GetValues(RosterHttp.RejectionHeader)));
+#pragma warning restore CA1873
+                    }
+
                     Keep(ref declined, response);
                     continue;
                 }
@@ -93,6 +108,7 @@ internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLo
         }
 
         failure?.Throw();
+        LogNoEndpoint(_logger, service, discovery.Namespace, endpoints.Endpoints.Length, endpoints.Source);
         throw new HttpRequestException(
             HttpRequestError.ConnectionError,
             $"Service '{service}' in namespace '{discovery.Namespace}' has no endpoint that can take a request ({endpoints.Endpoints.Length} listed, source {endpoints.Source}).",
@@ -116,4 +132,13 @@ internal sealed class RosterDiscoveryHandler(RosterDiscovery discovery, RosterLo
     private static bool IsIdempotent(HttpMethod method) =>
         method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Options || method == HttpMethod.Trace
         || method == HttpMethod.Put || method == HttpMethod.Delete;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Endpoint {EndpointId} of {Service} declined a request ({Rejection}); trying another")]
+    private static partial void LogDeclined(ILogger logger, string service, string endpointId, string rejection);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A request to endpoint {EndpointId} of {Service} failed ({Error}: {Reason}); trying another")]
+    private static partial void LogAttemptFailed(ILogger logger, string service, string endpointId, HttpRequestError error, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service} in namespace {Namespace} has no endpoint that can take a request ({Listed} listed, source {Source})")]
+    private static partial void LogNoEndpoint(ILogger logger, string service, string @namespace, int listed, EndpointSource source);
 }

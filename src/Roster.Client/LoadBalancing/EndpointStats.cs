@@ -8,7 +8,9 @@ namespace Roster.Client.LoadBalancing;
 internal sealed class EndpointStats
 {
     public int InFlight;
+    public long Sent;
     public long LatencyTicks;
+    public long LatencyRecordedAt;
     public int ConsecutiveFailures;
     public int Ejections;
 
@@ -26,19 +28,36 @@ internal sealed class EndpointStats
 
     public long Incarnation { get; }
 
+    /// <summary>
+    /// The latency estimate at <paramref name="now"/>: it halves for every <paramref name="halfLife"/> since
+    /// its last sample. An endpoint judged slow once (a process warming up) would otherwise never be chosen
+    /// again by power of two choices, and so never get the chance to show it became fast.
+    /// </summary>
+    public double LatencyAt(long now, long halfLife)
+    {
+        var latency = Volatile.Read(ref LatencyTicks);
+        var since = now - Volatile.Read(ref LatencyRecordedAt);
+        return since <= 0 || latency == 0 ? latency : latency * double.Exp2(-since / (double)halfLife);
+    }
+
     public bool IsEjectedAt(long now) => Volatile.Read(ref EjectedUntil) > now;
 
     public bool IsAvailableAt(long now) => Volatile.Read(ref EjectedUntil) <= now && Volatile.Read(ref SkipUntil) <= now;
 
-    /// <summary>An exponentially weighted moving average: each sample counts for a fifth.</summary>
-    public void RecordLatency(long ticks)
+    /// <summary>
+    /// Adds a sample to an exponentially weighted moving average in which each sample counts for a fifth,
+    /// starting from the estimate as decayed at <paramref name="now"/> (see <see cref="LatencyAt"/>).
+    /// </summary>
+    public void RecordLatency(long ticks, long now, long halfLife)
     {
         while (true)
         {
-            var current = Volatile.Read(ref LatencyTicks);
+            var stored = Volatile.Read(ref LatencyTicks);
+            var current = (long)LatencyAt(now, halfLife);
             var next = current == 0 ? ticks : current + ((ticks - current) / 5);
-            if (Interlocked.CompareExchange(ref LatencyTicks, next, current) == current)
+            if (Interlocked.CompareExchange(ref LatencyTicks, next, stored) == stored)
             {
+                Volatile.Write(ref LatencyRecordedAt, now);
                 return;
             }
         }

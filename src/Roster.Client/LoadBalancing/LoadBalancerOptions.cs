@@ -27,6 +27,13 @@ public sealed class LoadBalancerOptions
     /// <summary>How long an endpoint that rejected a request (draining, not hosting, overloaded) is skipped when it gave no Retry-After. Default: 1 s.</summary>
     public TimeSpan RejectionBackoff { get; set; } = TimeSpan.FromSeconds(1);
 
+    internal LoadBalancerOptions Copy() => (LoadBalancerOptions)MemberwiseClone();
+
+    internal bool SameAs(LoadBalancerOptions other) =>
+        Policy == other.Policy && string.Equals(LocalZone, other.LocalZone, StringComparison.Ordinal)
+        && ConsecutiveFailuresToEject == other.ConsecutiveFailuresToEject && BaseEjectionTime == other.BaseEjectionTime
+        && MaxEjectionTime == other.MaxEjectionTime && MaxEjectedShare.Equals(other.MaxEjectedShare) && RejectionBackoff == other.RejectionBackoff;
+
     /// <summary>Throws when the options cannot work, naming the setting.</summary>
     public void Validate()
     {

@@ -13,8 +13,8 @@ namespace Roster.Client;
 public sealed class RosterLoadBalancer
 {
     private const int StackLimit = 256;
-    private readonly LoadBalancerOptions _options;
     private readonly TimeProvider _time;
+    private LoadBalancerOptions _options; // a private copy, replaced whole by Reconfigure, never changed in place
     private readonly ConcurrentDictionary<(string Namespace, string Service), ServiceTable> _tables = new();
     private int _roundRobin;
 
@@ -23,13 +23,67 @@ public sealed class RosterLoadBalancer
     /// <param name="time">The clock for latency and ejection; the system's when null.</param>
     public RosterLoadBalancer(LoadBalancerOptions? options = null, TimeProvider? time = null)
     {
-        _options = options ?? new LoadBalancerOptions();
-        _options.Validate();
+        options ??= new LoadBalancerOptions();
+        options.Validate();
+        _options = options.Copy();
         _time = time ?? TimeProvider.System;
     }
 
-    /// <summary>The settings in use.</summary>
-    public LoadBalancerOptions Options => _options;
+    /// <summary>A copy of the settings in use.</summary>
+    public LoadBalancerOptions Options => Volatile.Read(ref _options).Copy();
+
+    /// <summary>
+    /// Uses <paramref name="options"/> from the next choice on; requests already under way are unaffected.
+    /// No lock: the settings are swapped whole. Returns false, changing nothing, when they equal the current ones.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options cannot work; the current ones stay.</exception>
+    public bool Reconfigure(LoadBalancerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var next = options.Copy();
+        while (true)
+        {
+            var current = Volatile.Read(ref _options);
+            if (current.SameAs(next))
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _options, next, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What this balancer knows of each endpoint of <paramref name="endpoints"/>, in the list's order: for
+    /// diagnostics (it allocates; choosing never does).
+    /// </summary>
+    public IReadOnlyList<EndpointState> Describe(ServiceEndpoints endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var table = TableFor(endpoints);
+        var now = _time.GetTimestamp();
+        var states = new EndpointState[table.Stats.Length];
+        for (var i = 0; i < states.Length; i++)
+        {
+            var stats = table.Stats[i];
+            states[i] = new EndpointState(
+                endpoints.Endpoints[i],
+                Volatile.Read(ref stats.InFlight),
+                Volatile.Read(ref stats.Sent),
+                Volatile.Read(ref stats.ConsecutiveFailures),
+                Remaining(Volatile.Read(ref stats.EjectedUntil)),
+                Remaining(Volatile.Read(ref stats.SkipUntil)),
+                TimeSpan.FromSeconds(stats.LatencyAt(now, LatencyHalfLife()) / _time.TimestampFrequency));
+        }
+
+        return states;
+
+        TimeSpan Remaining(long until) => until > now ? TimeSpan.FromSeconds((until - now) / (double)_time.TimestampFrequency) : TimeSpan.Zero;
+    }
 
     /// <summary>
     /// Chooses an endpoint of <paramref name="endpoints"/>; false when none can take a request (the list
@@ -44,6 +98,7 @@ public sealed class RosterLoadBalancer
     internal bool TryPick(ServiceEndpoints endpoints, string? key, ulong excluded, out EndpointLease lease)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var options = Volatile.Read(ref _options);
         var table = TableFor(endpoints);
         var list = endpoints.Endpoints;
         var now = _time.GetTimestamp();
@@ -51,11 +106,11 @@ public sealed class RosterLoadBalancer
         var eligible = list.Length <= StackLimit ? stackalloc int[StackLimit] : (rented = ArrayPool<int>.Shared.Rent(list.Length));
         try
         {
-            var count = Eligible(table, excluded, now, honourSetAside: true, eligible);
+            var count = Eligible(table, excluded, now, options.LocalZone, honourSetAside: true, eligible);
             if (count == 0)
             {
                 // Every endpoint that could take the request is set aside: trying one is better than failing outright.
-                count = Eligible(table, excluded, now, honourSetAside: false, eligible);
+                count = Eligible(table, excluded, now, options.LocalZone, honourSetAside: false, eligible);
             }
 
             if (count == 0)
@@ -64,16 +119,17 @@ public sealed class RosterLoadBalancer
                 return false;
             }
 
-            var index = _options.Policy switch
+            var index = options.Policy switch
             {
                 LoadBalancingPolicy.RoundRobin => eligible[(int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)count)],
                 LoadBalancingPolicy.WeightedRandom => WeightedRandom(list, eligible[..count]),
                 LoadBalancingPolicy.ConsistentHash => ConsistentHash(table, key, eligible[..count]),
-                _ => PowerOfTwo(table, eligible[..count]),
+                _ => PowerOfTwo(table, eligible[..count], now, _time.TimestampFrequency),
             };
 
             var stats = table.Stats[index];
             Interlocked.Increment(ref stats.InFlight);
+            Interlocked.Increment(ref stats.Sent);
             lease = new EndpointLease(this, list[index], table, index, _time.GetTimestamp());
             return true;
         }
@@ -91,13 +147,14 @@ public sealed class RosterLoadBalancer
 
     internal void Complete(ServiceTable table, int index, long started, RequestOutcome outcome, TimeSpan? retryAfter)
     {
+        var options = Volatile.Read(ref _options);
         var stats = table.Stats[index];
         Interlocked.Decrement(ref stats.InFlight);
         var now = _time.GetTimestamp();
         switch (outcome)
         {
             case RequestOutcome.Success:
-                stats.RecordLatency(now - started);
+                stats.RecordLatency(now - started, now, LatencyHalfLife());
                 Volatile.Write(ref stats.ConsecutiveFailures, 0);
                 if (Volatile.Read(ref stats.Ejections) != 0 && !stats.IsEjectedAt(now))
                 {
@@ -107,20 +164,20 @@ public sealed class RosterLoadBalancer
 
                 break;
             case RequestOutcome.Rejected:
-                var skip = retryAfter is { } asked && asked > TimeSpan.Zero ? Min(asked, _options.MaxEjectionTime) : _options.RejectionBackoff;
+                var skip = retryAfter is { } asked && asked > TimeSpan.Zero ? Min(asked, options.MaxEjectionTime) : options.RejectionBackoff;
                 Volatile.Write(ref stats.SkipUntil, now + ToTimestamp(skip));
                 break;
             default:
-                if (Interlocked.Increment(ref stats.ConsecutiveFailures) >= _options.ConsecutiveFailuresToEject)
+                if (Interlocked.Increment(ref stats.ConsecutiveFailures) >= options.ConsecutiveFailuresToEject)
                 {
-                    TryEject(table, stats, now);
+                    TryEject(options, table, stats, now, _time.TimestampFrequency);
                 }
 
                 break;
         }
     }
 
-    private void TryEject(ServiceTable table, EndpointStats stats, long now)
+    private static void TryEject(LoadBalancerOptions options, ServiceTable table, EndpointStats stats, long now, long frequency)
     {
         if (stats.IsEjectedAt(now))
         {
@@ -133,15 +190,15 @@ public sealed class RosterLoadBalancer
             ejected += other.IsEjectedAt(now) ? 1 : 0;
         }
 
-        if (ejected + 1 > (int)Math.Floor(_options.MaxEjectedShare * table.Stats.Length))
+        if (ejected + 1 > (int)Math.Floor(options.MaxEjectedShare * table.Stats.Length))
         {
             // At the cap: keep sending to it rather than let ejection empty the service.
             return;
         }
 
         var times = Interlocked.Increment(ref stats.Ejections);
-        var duration = Min(TimeSpan.FromTicks(_options.BaseEjectionTime.Ticks << Math.Min(times - 1, 16)), _options.MaxEjectionTime);
-        Volatile.Write(ref stats.EjectedUntil, now + ToTimestamp(duration));
+        var duration = Min(TimeSpan.FromTicks(options.BaseEjectionTime.Ticks << Math.Min(times - 1, 16)), options.MaxEjectionTime);
+        Volatile.Write(ref stats.EjectedUntil, now + (long)(duration.TotalSeconds * frequency));
         Volatile.Write(ref stats.ConsecutiveFailures, 0);
     }
 
@@ -180,12 +237,11 @@ public sealed class RosterLoadBalancer
         }
     }
 
-    private int Eligible(ServiceTable table, ulong excluded, long now, bool honourSetAside, Span<int> eligible)
+    private static int Eligible(ServiceTable table, ulong excluded, long now, string? zone, bool honourSetAside, Span<int> eligible)
     {
         var list = table.Source.Endpoints;
         var count = 0;
         var inZone = 0;
-        var zone = _options.LocalZone;
         for (var i = 0; i < list.Length; i++)
         {
             var endpoint = list[i];
@@ -233,7 +289,7 @@ public sealed class RosterLoadBalancer
         return eligible[^1];
     }
 
-    private static int PowerOfTwo(ServiceTable table, ReadOnlySpan<int> eligible)
+    private static int PowerOfTwo(ServiceTable table, ReadOnlySpan<int> eligible, long now, long frequency)
     {
         if (eligible.Length == 1)
         {
@@ -243,11 +299,11 @@ public sealed class RosterLoadBalancer
         var a = Random.Shared.Next(eligible.Length);
         var b = Random.Shared.Next(eligible.Length - 1);
         b += b >= a ? 1 : 0;
+        var halfLife = frequency; // one second: see LatencyHalfLife
         return Load(table.Stats[eligible[a]]) <= Load(table.Stats[eligible[b]]) ? eligible[a] : eligible[b];
 
         // Requests in flight, weighted by recent latency: a slow endpoint counts as busier.
-        static double Load(EndpointStats stats) =>
-            (Volatile.Read(ref stats.InFlight) + 1) * (double)Math.Max(Volatile.Read(ref stats.LatencyTicks), 1);
+        double Load(EndpointStats stats) => (Volatile.Read(ref stats.InFlight) + 1) * Math.Max(stats.LatencyAt(now, halfLife), 1);
     }
 
     private static int ConsistentHash(ServiceTable table, string? key, ReadOnlySpan<int> eligible)
@@ -285,6 +341,9 @@ public sealed class RosterLoadBalancer
 
         return eligible[0];
     }
+
+    /// <summary>How fast a latency estimate fades without new samples: it halves every second.</summary>
+    private long LatencyHalfLife() => _time.TimestampFrequency;
 
     private long ToTimestamp(TimeSpan duration) => (long)(duration.TotalSeconds * _time.TimestampFrequency);
 
