@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Roster.Client.Tests;
+
+/// <summary>Settings read from configuration, and what a reload may and may not change.</summary>
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public async Task The_roster_section_configures_the_client_registration_and_discovery()
+    {
+        var configuration = Configuration(new()
+        {
+            ["Roster:Servers:0"] = "http://registry-1:8080",
+            ["Roster:Servers:1"] = "http://registry-2:8080",
+            ["Roster:CallTimeout"] = "00:00:07",
+            ["Roster:Registration:Namespace"] = "prod",
+            ["Roster:Registration:Service"] = "orders",
+            ["Roster:Registration:TtlSeconds"] = "5",
+            ["Roster:Registration:Agent:DrainPeriod"] = "00:00:02",
+            ["Roster:Registration:Metadata:team"] = "checkout",
+            ["Roster:Discovery:Namespace"] = "prod",
+            ["Roster:Discovery:LoadBalancing:Policy"] = "ConsistentHash",
+            ["Roster:Discovery:LoadBalancing:LocalZone"] = "eu-west-1a",
+        });
+        var services = new ServiceCollection();
+        services.AddRoster(configuration.GetSection("Roster")).AddRegistration(o => o.Version = "1.2.3").AddDiscovery();
+        await using var provider = services.BuildServiceProvider();
+
+        var client = provider.GetRequiredService<IOptions<RosterClientOptions>>().Value;
+        Assert.Equal([new Uri("http://registry-1:8080"), new Uri("http://registry-2:8080")], client.Servers);
+        Assert.Equal(TimeSpan.FromSeconds(7), client.CallTimeout);
+        var registration = provider.GetRequiredService<IOptions<RosterRegistrationOptions>>().Value;
+        Assert.Equal(("prod", "orders", 5, "1.2.3"), (registration.Namespace, registration.Service, registration.TtlSeconds, registration.Version));
+        Assert.Equal(TimeSpan.FromSeconds(2), registration.Agent.DrainPeriod);
+        Assert.Equal("checkout", registration.Metadata["team"]);
+        var balancer = provider.GetRequiredService<RosterLoadBalancer>();
+        Assert.Equal((LoadBalancingPolicy.ConsistentHash, "eu-west-1a"), (balancer.Options.Policy, balancer.Options.LocalZone));
+        Assert.Equal("prod", provider.GetRequiredService<RosterDiscovery>().Namespace);
+    }
+
+    [Fact]
+    public async Task A_reload_with_values_that_cannot_work_is_refused_and_the_last_good_settings_stay()
+    {
+        var configuration = Configuration(new()
+        {
+            ["Roster:Servers:0"] = "http://127.0.0.1:1",
+            ["Roster:Discovery:Namespace"] = "prod",
+            ["Roster:Discovery:MaxAttemptsPerRequest"] = "3",
+        });
+        var services = new ServiceCollection();
+        services.AddRoster(configuration.GetSection("Roster")).AddDiscovery();
+        await using var provider = services.BuildServiceProvider();
+        var settings = provider.GetRequiredService<Discovery.DiscoverySettings>();
+        var balancer = provider.GetRequiredService<RosterLoadBalancer>();
+
+        configuration["Roster:Discovery:LoadBalancing:Policy"] = "RoundRobin";
+        configuration["Roster:Discovery:MaxAttemptsPerRequest"] = "5";
+        configuration.Reload();
+        Assert.Equal((LoadBalancingPolicy.RoundRobin, 5), (balancer.Options.Policy, settings.Current.MaxAttemptsPerRequest));
+
+        configuration["Roster:Discovery:LoadBalancing:Policy"] = "WeightedRandom";
+        configuration["Roster:Discovery:LoadBalancing:MaxEjectedShare"] = "1.5";
+        configuration.Reload();
+        Assert.Equal((LoadBalancingPolicy.RoundRobin, 5), (balancer.Options.Policy, settings.Current.MaxAttemptsPerRequest));
+
+        // Equal settings are not a change: the balancer is left alone.
+        Assert.False(balancer.Reconfigure(balancer.Options));
+    }
+
+    private static IConfigurationRoot Configuration(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+}
