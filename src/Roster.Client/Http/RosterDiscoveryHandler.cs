@@ -29,7 +29,13 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
         }
 
         request.Headers.TryAddWithoutValidation(RosterHttp.ServiceHeader, service);
-        request.Options.TryGetValue(RosterHttp.HashKey, out var key);
+        string? key = null;
+        if (balancer.Policy == LoadBalancingPolicy.ConsistentHash)
+        {
+            // Read only when used: a request's options dictionary is created on first access.
+            request.Options.TryGetValue(RosterHttp.HashKey, out key);
+        }
+
         var idempotent = IsIdempotent(request.Method);
         var maxAttempts = settings.Current.MaxAttemptsPerRequest;
         ulong tried = 0;
@@ -40,7 +46,7 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
             for (var attempt = 0; attempt < maxAttempts && balancer.TryPick(endpoints, key, tried, out var lease); attempt++)
             {
                 tried |= lease.Index < 64 ? 1UL << lease.Index : 0;
-                request.RequestUri = At(lease.Endpoint, target);
+                request.RequestUri = new Uri(string.Concat(lease.Origin, target.PathAndQuery));
                 HttpResponseMessage response;
                 try
                 {
@@ -120,13 +126,6 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
         // Only the latest declining answer is kept, to return if no endpoint does better.
         declined?.Dispose();
         declined = response;
-    }
-
-    private static Uri At(ServiceEndpoint endpoint, Uri target)
-    {
-        var pathAndQuery = target.PathAndQuery;
-        var address = endpoint.Address.Contains(':', StringComparison.Ordinal) ? $"[{endpoint.Address}]" : endpoint.Address;
-        return new Uri($"{endpoint.Scheme}://{address}:{endpoint.Port}{pathAndQuery}");
     }
 
     private static bool IsIdempotent(HttpMethod method) =>

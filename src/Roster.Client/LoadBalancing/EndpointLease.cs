@@ -27,6 +27,9 @@ public readonly struct EndpointLease
     /// <summary>The endpoint's position in the list it was chosen from.</summary>
     internal int Index { get; }
 
+    /// <summary>"scheme://address:port" of <see cref="Endpoint"/>.</summary>
+    internal string Origin => _table.OriginOf(Index);
+
     /// <summary>Ends the request: <paramref name="retryAfter"/> is how long a rejecting endpoint asked to be left alone.</summary>
     public void Complete(RequestOutcome outcome, TimeSpan? retryAfter = null) => _balancer.Complete(_table, Index, _started, outcome, retryAfter);
 }

@@ -37,7 +37,22 @@ internal sealed class EndpointStats
     {
         var latency = Volatile.Read(ref LatencyTicks);
         var since = now - Volatile.Read(ref LatencyRecordedAt);
-        return since <= 0 || latency == 0 ? latency : latency * double.Exp2(-since / (double)halfLife);
+        if (since <= 0 || latency == 0)
+        {
+            return latency;
+        }
+
+        // Halved once per whole half-life, then linearly within the current one: close to exponential decay,
+        // without the floating-point power function, which costs more than the rest of a choice.
+        var halvings = since / halfLife;
+        if (halvings >= 62)
+        {
+            return 0;
+        }
+
+        var whole = latency >> (int)halvings;
+        var fraction = (since - (halvings * halfLife)) / (double)halfLife;
+        return whole - (whole * 0.5 * fraction);
     }
 
     public bool IsEjectedAt(long now) => Volatile.Read(ref EjectedUntil) > now;

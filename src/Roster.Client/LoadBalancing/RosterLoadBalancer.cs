@@ -29,6 +29,9 @@ public sealed class RosterLoadBalancer
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The policy in use, read without copying the settings.</summary>
+    internal LoadBalancingPolicy Policy => Volatile.Read(ref _options).Policy;
+
     /// <summary>A copy of the settings in use.</summary>
     public LoadBalancerOptions Options => Volatile.Read(ref _options).Copy();
 
@@ -130,7 +133,7 @@ public sealed class RosterLoadBalancer
             var stats = table.Stats[index];
             Interlocked.Increment(ref stats.InFlight);
             Interlocked.Increment(ref stats.Sent);
-            lease = new EndpointLease(this, list[index], table, index, _time.GetTimestamp());
+            lease = new EndpointLease(this, list[index], table, index, now);
             return true;
         }
         finally

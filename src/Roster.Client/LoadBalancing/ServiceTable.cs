@@ -9,12 +9,14 @@ internal sealed class ServiceTable
 {
     private const int PointsPerEndpoint = 64;
     private (uint Hash, int Index)[]? _ring;
+    private readonly string?[] _origins;
 
     public ServiceTable(ServiceEndpoints source, ServiceTable? previous)
     {
         Source = source;
         var endpoints = source.Endpoints;
         Stats = new EndpointStats[endpoints.Length];
+        _origins = new string?[endpoints.Length];
         Dictionary<string, EndpointStats>? carried = null;
         if (previous is not null)
         {
@@ -40,6 +42,24 @@ internal sealed class ServiceTable
 
     /// <summary>Points on a ring of 2³² for every endpoint, sorted: a key belongs to the first point at or after its hash.</summary>
     public (uint Hash, int Index)[] Ring => Volatile.Read(ref _ring) ?? BuildRing();
+
+    /// <summary>
+    /// "scheme://address:port" of the endpoint at <paramref name="index"/>, built on first use and kept with
+    /// this list (an IPv6 address in brackets), so each request only appends its path.
+    /// </summary>
+    public string OriginOf(int index)
+    {
+        if (Volatile.Read(ref _origins[index]) is { } origin)
+        {
+            return origin;
+        }
+
+        var endpoint = Source.Endpoints[index];
+        var address = endpoint.Address.Contains(':', StringComparison.Ordinal) ? $"[{endpoint.Address}]" : endpoint.Address;
+        origin = $"{endpoint.Scheme}://{address}:{endpoint.Port}";
+        Volatile.Write(ref _origins[index], origin);
+        return origin;
+    }
 
     public static uint Hash(ReadOnlySpan<char> text, uint seed = 2166136261)
     {
