@@ -25,6 +25,11 @@ internal sealed class BenchRegistry : IAsyncDisposable
     {
         var bench = new BenchRegistry();
         (bench._server, _) = await ServerProcess.StartAsync(bench._dataDirectory);
+
+        // Whatever happens to the benchmark run (a failed setup, a cleanup never called), the registry
+        // process does not outlive this one.
+        var pid = bench._server.Pid;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillIfRunning(pid);
         bench.Registry = new HttpClient { BaseAddress = bench._server.Address };
         for (var i = 0; i < instances; i++)
         {
@@ -57,9 +62,28 @@ internal sealed class BenchRegistry : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Consumer.DisposeAsync();
-        Registry.Dispose();
-        await _server.DisposeAsync();
-        Directory.Delete(_dataDirectory, recursive: true);
+        try
+        {
+            await Consumer.DisposeAsync();
+            Registry.Dispose();
+        }
+        finally
+        {
+            await _server.DisposeAsync();
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    private static void KillIfRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone.
+        }
     }
 }
