@@ -17,9 +17,7 @@ internal sealed record RosterStatus(bool Draining, string? Namespace, IReadOnlyL
             list.Source.ToString().ToLowerInvariant(),
             list.Sequence,
             list.AgeAt(now).TotalSeconds,
-            balancer is null
-                ? [.. list.Endpoints.Select(e => EndpointStatus.Of(new EndpointState(e, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero)))]
-                : [.. balancer.Describe(list).Select(EndpointStatus.Of)])).ToArray();
+            [.. balancer!.Describe(list).Select(EndpointStatus.Of)])).ToArray(); // AddDiscovery registers both
         return new RosterStatus(provider?.IsDraining ?? false, discovery?.Namespace, services ?? []);
     }
 }

@@ -80,7 +80,7 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
 
         // A registration left behind by a process that is gone: its port refuses connections.
         using var client = new RosterClient(RegistryOptions());
-        await client.RegisterAsync(new InstanceRegistration("prod", "orders", "orders-dead", "127.0.0.1", ClosedPort()) { TtlSeconds = 300 });
+        await client.RegisterAsync(new InstanceRegistration("prod", "orders", "orders-dead", "127.0.0.1", Processes.AppProcess.FreePort()) { TtlSeconds = 300 });
         var http = Consumer();
         await WaitForInstancesAsync(3);
 
@@ -213,11 +213,4 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
 
     private static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace Roster.Client.Tests;
 
@@ -15,7 +14,7 @@ public sealed class RosterClientTests : IAsyncLifetime
     private RosterClient NewClient()
     {
         var options = new RosterClientOptions();
-        options.Servers.Add(new Uri($"http://127.0.0.1:{ClosedPort()}"));
+        options.Servers.Add(new Uri($"http://127.0.0.1:{Processes.AppProcess.FreePort()}"));
         options.Servers.Add(_node.Address);
         return new RosterClient(options);
     }
@@ -83,12 +82,5 @@ public sealed class RosterClientTests : IAsyncLifetime
             listed = await _node.GetJsonAsync("/api/v1/namespaces/prod/services/billing");
             Assert.Equal(0, listed.GetProperty("instances").GetArrayLength());
         }
-    }
-
-    private static int ClosedPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

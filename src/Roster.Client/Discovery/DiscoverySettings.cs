@@ -31,30 +31,42 @@ internal sealed partial class DiscoverySettings : IDisposable
 
     public RosterLoadBalancer Balancer { get; }
 
-    /// <summary>Takes the monitor's current value (the newest, whichever reload called) when it is valid.</summary>
+    /// <summary>
+    /// Takes the monitor's current value when it is valid. Reloads may call this on several threads at
+    /// once: each one that finds a newer value in force after writing its own writes again, so the
+    /// newest value is the one left, without a lock.
+    /// </summary>
     internal void Reload()
     {
-        var next = _monitor.CurrentValue;
-        try
+        while (true)
         {
-            next.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            LogReloadRefused(_logger, e.Message);
-            return;
-        }
+            var next = _monitor.CurrentValue;
+            try
+            {
+                next.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                LogReloadRefused(_logger, e.Message);
+                return;
+            }
 
-        var previous = _current;
-        _current = next;
-        if (Balancer.Reconfigure(next.LoadBalancing) | previous.MaxAttemptsPerRequest != next.MaxAttemptsPerRequest)
-        {
-            LogLoadBalancingReloaded(_logger, next.LoadBalancing.Policy, next.MaxAttemptsPerRequest);
-        }
+            var previous = _current;
+            _current = next;
+            if (Balancer.Reconfigure(next.LoadBalancing) | previous.MaxAttemptsPerRequest != next.MaxAttemptsPerRequest)
+            {
+                LogLoadBalancingReloaded(_logger, next.LoadBalancing.Policy, next.MaxAttemptsPerRequest);
+            }
 
-        if (previous.Namespace != next.Namespace || previous.CacheDirectory != next.CacheDirectory)
-        {
-            LogRestartNeeded(_logger);
+            if (previous.Namespace != next.Namespace || previous.CacheDirectory != next.CacheDirectory)
+            {
+                LogRestartNeeded(_logger);
+            }
+
+            if (ReferenceEquals(_monitor.CurrentValue, next))
+            {
+                return;
+            }
         }
     }
 

@@ -127,7 +127,7 @@ public sealed class RosterLoadBalancer
                 LoadBalancingPolicy.RoundRobin => eligible[(int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)count)],
                 LoadBalancingPolicy.WeightedRandom => WeightedRandom(list, eligible[..count]),
                 LoadBalancingPolicy.ConsistentHash => ConsistentHash(table, key, eligible[..count]),
-                _ => PowerOfTwo(table, eligible[..count], now, _time.TimestampFrequency),
+                _ => PowerOfTwo(table, eligible[..count], now, LatencyHalfLife()),
             };
 
             var stats = table.Stats[index];
@@ -173,14 +173,14 @@ public sealed class RosterLoadBalancer
             default:
                 if (Interlocked.Increment(ref stats.ConsecutiveFailures) >= options.ConsecutiveFailuresToEject)
                 {
-                    TryEject(options, table, stats, now, _time.TimestampFrequency);
+                    TryEject(options, table, stats, now);
                 }
 
                 break;
         }
     }
 
-    private static void TryEject(LoadBalancerOptions options, ServiceTable table, EndpointStats stats, long now, long frequency)
+    private void TryEject(LoadBalancerOptions options, ServiceTable table, EndpointStats stats, long now)
     {
         if (stats.IsEjectedAt(now))
         {
@@ -201,7 +201,7 @@ public sealed class RosterLoadBalancer
 
         var times = Interlocked.Increment(ref stats.Ejections);
         var duration = Min(TimeSpan.FromTicks(options.BaseEjectionTime.Ticks << Math.Min(times - 1, 16)), options.MaxEjectionTime);
-        Volatile.Write(ref stats.EjectedUntil, now + (long)(duration.TotalSeconds * frequency));
+        Volatile.Write(ref stats.EjectedUntil, now + ToTimestamp(duration));
         Volatile.Write(ref stats.ConsecutiveFailures, 0);
     }
 
@@ -292,7 +292,7 @@ public sealed class RosterLoadBalancer
         return eligible[^1];
     }
 
-    private static int PowerOfTwo(ServiceTable table, ReadOnlySpan<int> eligible, long now, long frequency)
+    private static int PowerOfTwo(ServiceTable table, ReadOnlySpan<int> eligible, long now, long halfLife)
     {
         if (eligible.Length == 1)
         {
@@ -302,7 +302,6 @@ public sealed class RosterLoadBalancer
         var a = Random.Shared.Next(eligible.Length);
         var b = Random.Shared.Next(eligible.Length - 1);
         b += b >= a ? 1 : 0;
-        var halfLife = frequency; // one second: see LatencyHalfLife
         return Load(table.Stats[eligible[a]]) <= Load(table.Stats[eligible[b]]) ? eligible[a] : eligible[b];
 
         // Requests in flight, weighted by recent latency: a slow endpoint counts as busier.
