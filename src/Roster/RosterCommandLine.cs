@@ -6,13 +6,14 @@ namespace Roster.Cli;
 /// <summary>
 /// The <c>roster</c> command line: <c>roster serve</c> runs a registry node; every other command talks to
 /// a running node over its HTTP API. Exit codes: 0 success, 1 the node refused the request, 2 the node
-/// could not be reached, 3 bad command-line arguments.
+/// could not be reached, 3 bad command-line arguments, 4 (<c>serve</c>) the data directory is damaged.
 /// </summary>
 internal static class RosterCommandLine
 {
     public const int Refused = 1;
     public const int Unreachable = 2;
     public const int BadArguments = 3;
+    public const int DataDirectoryDamaged = 4;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {

@@ -6,4 +6,7 @@ public sealed record RegistryIdentity(string RegistryId, string NodeId)
     public static RegistryIdentity CreateNew() => new(NewId(), NewId());
 
     internal static string NewId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>Ids are 32 lowercase hex digits; anything else in an id file is damage.</summary>
+    internal static bool IsValidId(string value) => value.Length == 32 && value.All(char.IsAsciiHexDigitLower);
 }

@@ -25,6 +25,9 @@ public sealed partial class RegistryNode
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Appending {Count} changes to the log failed")]
     private static partial void LogAppendFailed(ILogger logger, Exception exception, int count);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Critical, Message = "The {Loop} loop stopped on an error; the node is unhealthy and must be restarted")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception, string loop);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
 }

@@ -41,6 +41,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private Task _keepAlive = Task.CompletedTask;
     private Task _appender = Task.CompletedTask;
     private int _disposed;
+    private string? _fault;
 
     private RegistryNode(NodeStorage storage, RegistryNodeOptions options, TimeProvider time, ILogger logger)
     {
@@ -83,7 +84,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     /// <summary>True once the node has applied the whole log it found at start. Before that it serves
     /// no watches and accepts no writes: an unready node pushing a partial list empties clients' lists.</summary>
-    public bool IsReady => _ready.Task.IsCompleted;
+    public bool IsReady => _ready.Task.IsCompleted && _fault is null;
+
+    /// <summary>Why the node is unhealthy (one of its loops stopped on an error); null while it is healthy.
+    /// An unhealthy node accepts no writes and reports not ready: a restart is needed.</summary>
+    public string? Fault => Volatile.Read(ref _fault);
 
     public Task WhenReady => _ready.Task;
 
@@ -324,13 +329,30 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
         _catchUpTarget = await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
         var stopping = _stopping.Token;
-        _applier = Task.Run(() => RunApplierAsync(_machine.State.Revision + 1, stopping), CancellationToken.None);
-        _expiry = Task.Run(() => RunExpiryAsync(stopping), CancellationToken.None);
-        _keepAlive = Task.Run(() => RunKeepAliveAsync(stopping), CancellationToken.None);
-        _appender = Task.Run(() => RunAppenderAsync(stopping), CancellationToken.None);
+        _applier = Task.Run(() => RunLoopAsync("applier", () => RunApplierAsync(_machine.State.Revision + 1, stopping)), CancellationToken.None);
+        _expiry = Task.Run(() => RunLoopAsync("expiry", () => RunExpiryAsync(stopping)), CancellationToken.None);
+        _keepAlive = Task.Run(() => RunLoopAsync("keep-alive", () => RunKeepAliveAsync(stopping)), CancellationToken.None);
+        _appender = Task.Run(() => RunLoopAsync("appender", () => RunAppenderAsync(stopping)), CancellationToken.None);
         if (_catchUpTarget <= _machine.State.Revision)
         {
             MarkReady();
+        }
+    }
+
+    /// <summary>
+    /// Runs one of the node's loops. A loop that stops on an error leaves the node unhealthy for everyone to
+    /// see (<see cref="Fault"/>, <c>/healthz</c>, <c>/readyz</c>, the log) instead of stopping silently.
+    /// </summary>
+    private async Task RunLoopAsync(string name, Func<Task> loop)
+    {
+        try
+        {
+            await loop().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Interlocked.CompareExchange(ref _fault, $"the {name} loop stopped: {ex.Message}", null);
+            LogLoopFailed(_logger, ex, name);
         }
     }
 

@@ -19,6 +19,11 @@ internal static class StatusEndpoints
                 w.WriteString("nodeId"u8, node.NodeId);
                 w.WriteNumber("revision"u8, state.Revision);
                 w.WriteBoolean("ready"u8, node.IsReady);
+                if (node.Fault is { } fault)
+                {
+                    w.WriteString("fault"u8, fault);
+                }
+
                 w.WriteNumber("namespaces"u8, state.Namespaces.Count);
                 w.WriteNumber("instances"u8, state.InstanceCount);
                 w.WriteNumber("leases"u8, node.Leases.Count);
@@ -27,9 +32,14 @@ internal static class StatusEndpoints
                 w.WriteEndObject();
             }, state.Revision);
         });
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/healthz", (RegistryNodeHost host) =>
+            host.Node.Fault is { } fault
+                ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("ok\n"));
         app.MapGet("/readyz", (RegistryNodeHost host) =>
-            host.Node.IsReady ? Results.Text("ready\n") : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            host.Node.Fault is { } fault ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : host.Node.IsReady ? Results.Text("ready\n")
+            : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", (RegistryNodeHost host, HttpMetrics http) =>
             Results.Text(PrometheusText.Render(host.Node, http), "text/plain; version=0.0.4; charset=utf-8"));
     }

@@ -11,6 +11,10 @@ public sealed class StorageOptions
 
     /// <summary>Keep nothing on disk: every restart starts empty.</summary>
     public bool InMemory { get; set; }
+
+    /// <summary>Start on a damaged data directory by keeping what is intact (<c>--accept-data-loss</c>); see
+    /// <see cref="DataDirectoryOptions.AcceptDataLoss"/>. Default false: a damaged directory refuses to start.</summary>
+    public bool AcceptDataLoss { get; set; }
 }
 
 /// <summary>Opens the storage and starts the <see cref="RegistryNode"/> before the server takes requests; stops it last.</summary>
@@ -28,7 +32,10 @@ internal sealed class RegistryNodeHost(
     {
         var nodeStorage = storage.Value.InMemory
             ? NodeStorage.InMemory()
-            : await NodeStorage.OpenDirectoryAsync(storage.Value.DataDirectory, cancellationToken).ConfigureAwait(false);
+            : await NodeStorage.OpenDirectoryAsync(
+                storage.Value.DataDirectory,
+                new DataDirectoryOptions { AcceptDataLoss = storage.Value.AcceptDataLoss, Logger = logger, Time = time },
+                cancellationToken).ConfigureAwait(false);
         _node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
     }
 

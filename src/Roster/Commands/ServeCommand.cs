@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Roster.Core.Node;
 using Roster.Server;
 
 namespace Roster.Cli.Commands;
@@ -16,9 +17,13 @@ internal static class ServeCommand
         };
         var dataDir = new Option<string>("--data-dir") { Description = "Directory of the durable log.", DefaultValueFactory = _ => "./data" };
         var inMemory = new Option<bool>("--in-memory") { Description = "Keep nothing on disk; a restart starts empty." };
+        var acceptDataLoss = new Option<bool>("--accept-data-loss")
+        {
+            Description = "Start on a damaged data directory: keep what is intact, set damaged files aside, continue under a new registry id. Without it a damaged directory refuses to start.",
+        };
         var command = new Command("serve", "Run a registry node. Further --Roster:Section:Key=value arguments set any option (see README).")
         {
-            port, host, dataDir, inMemory,
+            port, host, dataDir, inMemory, acceptDataLoss,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -35,10 +40,22 @@ internal static class ServeCommand
                 $"--urls=http://{parse.GetValue(host)}:{portValue}",
                 $"--Roster:Storage:DataDirectory={parse.GetValue(dataDir)}",
                 $"--Roster:Storage:InMemory={parse.GetValue(inMemory)}",
+                $"--Roster:Storage:AcceptDataLoss={parse.GetValue(acceptDataLoss)}",
                 .. parse.UnmatchedTokens,
             ];
             var app = RosterServer.Build(serverArgs);
-            await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DataDirectoryDamagedException damaged)
+            {
+                // The node logged the whole report (files, revisions, the way out) as it refused.
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    $"error: the data directory '{damaged.DataDirectory}' is damaged where the node needs it (the log above lists what and where); the node did not start.").ConfigureAwait(false);
+                return RosterCommandLine.DataDirectoryDamaged;
+            }
+
             return 0;
         });
         return command;

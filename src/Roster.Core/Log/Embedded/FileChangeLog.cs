@@ -79,28 +79,48 @@ public sealed class FileChangeLog : IChangeLog
         Directory.CreateDirectory(directory);
         var segments = ListSegments(directory);
         var lastPosition = minimumLastPosition;
-        FileStream stream;
-        long activeFirst;
-        if (segments.Count == 0)
+        FileStream? stream = null;
+        var activeFirst = 0L;
+        if (segments.Count > 0)
+        {
+            var (first, path) = segments[^1];
+            var scan = SegmentScan.Of(path, first, isNewest: true);
+            if (scan.Condition == SegmentCondition.Corrupt)
+            {
+                // Recovery (DataDirectoryInspection) decides what to do with damage before the log opens;
+                // cutting here would destroy valid records after the damage.
+                throw new InvalidDataException($"The log segment '{path}' is damaged: {scan.Damage}.");
+            }
+
+            if (scan.IsEmpty && first <= minimumLastPosition)
+            {
+                // An empty segment named below what a checkpoint covers: nothing to keep, and appends must
+                // continue above the checkpoint.
+                File.Delete(path);
+            }
+            else if (scan.LastValidPosition >= minimumLastPosition || scan.IsEmpty)
+            {
+                lastPosition = Math.Max(lastPosition, scan.LastValidPosition);
+                activeFirst = first;
+                stream = OpenSegment(path);
+                if (scan.Condition == SegmentCondition.TornTail)
+                {
+                    // A crash cut the last write short: drop the partial record so appends continue cleanly.
+                    stream.SetLength(scan.ValidLength);
+                    stream.Flush(flushToDisk: true);
+                }
+
+                stream.Seek(0, SeekOrigin.End);
+            }
+
+            // Otherwise the log ends below a checkpoint (it covers the rest): the segment stays closed, and
+            // appends start a new one, so positions inside a segment stay contiguous.
+        }
+
+        if (stream is null)
         {
             activeFirst = lastPosition + 1;
             stream = OpenSegment(Path.Combine(directory, SegmentFormat.FileName(activeFirst)));
-        }
-        else
-        {
-            var (first, path) = segments[^1];
-            var records = SegmentFormat.ReadAll(path, out var validLength);
-            lastPosition = Math.Max(lastPosition, records.Count > 0 ? records[^1].Position : first - 1);
-            activeFirst = first;
-            stream = OpenSegment(path);
-            if (stream.Length != validLength)
-            {
-                // A crash cut the last write short: drop the partial record so appends continue cleanly.
-                stream.SetLength(validLength);
-                stream.Flush(flushToDisk: true);
-            }
-
-            stream.Seek(0, SeekOrigin.End);
         }
 
         return new FileChangeLog(directory, segmentBytes, stream, activeFirst, lastPosition);
@@ -155,7 +175,7 @@ public sealed class FileChangeLog : IChangeLog
         try
         {
             var last = fromPosition - 1;
-            foreach (var batch in ReadFromDisk(fromPosition, durableEnd))
+            foreach (var batch in ReadRange(_directory, fromPosition, durableEnd))
             {
                 last = batch[^1].Position;
                 yield return batch;
@@ -228,8 +248,8 @@ public sealed class FileChangeLog : IChangeLog
         }
     }
 
-    private static List<(long FirstPosition, string Path)> ListSegments(string directory) =>
-        Directory.EnumerateFiles(directory, "*" + SegmentFormat.Extension)
+    internal static List<(long FirstPosition, string Path)> ListSegments(string directory) =>
+        !Directory.Exists(directory) ? [] : Directory.EnumerateFiles(directory, "*" + SegmentFormat.Extension)
             .Select(path => (First: SegmentFormat.FirstPositionOf(path), Path: path))
             .Where(s => s.First is not null)
             .Select(s => (s.First!.Value, s.Path))
@@ -245,42 +265,74 @@ public sealed class FileChangeLog : IChangeLog
             BufferSize = 0,
         });
 
-    private IEnumerable<LogRecord[]> ReadFromDisk(long fromPosition, long toPosition)
+    /// <summary>
+    /// Reads positions <paramref name="fromPosition"/> to <paramref name="toPosition"/> from the segment files.
+    /// Every position must be there, in order: recovery checked the log before it opened, so a gap here is
+    /// damage that happened since, and it fails the reader rather than skipping acknowledged changes.
+    /// </summary>
+    internal static IEnumerable<LogRecord[]> ReadRange(string directory, long fromPosition, long toPosition)
     {
         if (fromPosition > toPosition)
         {
             yield break;
         }
 
-        var segments = ListSegments(_directory);
-        for (var i = 0; i < segments.Count; i++)
+        var expected = fromPosition;
+        var segments = ListSegments(directory);
+        for (var i = 0; i < segments.Count && expected <= toPosition; i++)
         {
             var nextFirst = i + 1 < segments.Count ? segments[i + 1].FirstPosition : long.MaxValue;
-            if (nextFirst <= fromPosition || segments[i].FirstPosition > toPosition)
+            if (nextFirst <= expected)
             {
                 continue;
             }
 
-            var batch = new List<LogRecord>(1024);
-            foreach (var (position, payload) in SegmentFormat.ReadAll(segments[i].Path, out _))
+            var (first, path) = segments[i];
+            if (first > expected)
             {
-                if (position < fromPosition || position > toPosition)
+                throw new InvalidDataException($"The log has no revision {expected}: the next segment, '{path}', starts at {first}.");
+            }
+
+            var bytes = File.ReadAllBytes(path);
+            var batch = new List<LogRecord>(1024);
+            var offset = 0;
+            var position = first;
+            while (offset < bytes.Length && expected <= toPosition)
+            {
+                if (SegmentFormat.ReadRecord(bytes, offset, out var stored, out var length) != RecordStatus.Valid || stored != position)
                 {
-                    continue;
+                    break;
                 }
 
-                batch.Add(new LogRecord(position, ChangeCodec.Read(payload)));
-                if (batch.Count == 1024)
+                if (position == expected)
                 {
-                    yield return batch.ToArray();
-                    batch.Clear();
+                    batch.Add(new LogRecord(position, ChangeCodec.Read(bytes.AsSpan(offset + SegmentFormat.HeaderSize, length))));
+                    expected++;
+                    if (batch.Count == 1024)
+                    {
+                        yield return batch.ToArray();
+                        batch.Clear();
+                    }
                 }
+
+                offset += SegmentFormat.HeaderSize + length;
+                position++;
             }
 
             if (batch.Count > 0)
             {
                 yield return batch.ToArray();
             }
+
+            if (expected <= toPosition && expected < nextFirst)
+            {
+                throw new InvalidDataException($"The log segment '{path}' cannot be read at revision {expected} (byte {offset}).");
+            }
+        }
+
+        if (expected <= toPosition)
+        {
+            throw new InvalidDataException($"The log ends at revision {expected - 1}, before revision {toPosition}.");
         }
     }
 

@@ -5,7 +5,7 @@ namespace Roster.Core.Log.Embedded;
 /// <summary>
 /// The layout of one record in a segment file:
 /// <c>[u32 payload length][u32 CRC-32C of position and payload][u64 position][payload]</c>, little-endian.
-/// A record whose length or checksum does not hold marks the end of the valid log (a torn write).
+/// Positions inside a segment are contiguous, starting at the position the file is named after.
 /// </summary>
 internal static class SegmentFormat
 {
@@ -27,36 +27,46 @@ internal static class SegmentFormat
     }
 
     /// <summary>
-    /// Reads the records of one segment. Stops at the end of the file or at the first record that is
-    /// incomplete or fails its checksum; <paramref name="validLength"/> is the length of the good prefix.
+    /// Reads the record at <paramref name="offset"/>: <see cref="RecordStatus.Incomplete"/> when the file ends
+    /// inside it, <see cref="RecordStatus.Invalid"/> when its length is impossible or its checksum fails.
     /// </summary>
-    public static List<(long Position, byte[] Payload)> ReadAll(string path, out long validLength)
+    public static RecordStatus ReadRecord(ReadOnlySpan<byte> file, int offset, out long position, out int payloadLength)
     {
-        var records = new List<(long, byte[])>();
-        var bytes = File.ReadAllBytes(path);
-        var offset = 0;
-        while (bytes.Length - offset >= HeaderSize)
+        position = 0;
+        payloadLength = 0;
+        var remaining = file.Length - offset;
+        if (remaining < HeaderSize)
         {
-            var header = bytes.AsSpan(offset, HeaderSize);
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
-            if (length > MaxPayloadSize || length > bytes.Length - offset - HeaderSize)
-            {
-                break;
-            }
-
-            var position = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-            var payload = bytes.AsSpan(offset + HeaderSize, (int)length);
-            var expected = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-            if (Crc32C.Compute(payload, Crc32C.Compute(header.Slice(8, 8))) != expected)
-            {
-                break;
-            }
-
-            records.Add((position, payload.ToArray()));
-            offset += HeaderSize + (int)length;
+            return RecordStatus.Incomplete;
         }
 
-        validLength = offset;
-        return records;
+        var header = file.Slice(offset, HeaderSize);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        position = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+        if (length > MaxPayloadSize)
+        {
+            return RecordStatus.Invalid;
+        }
+
+        payloadLength = (int)length;
+        if (payloadLength > remaining - HeaderSize)
+        {
+            return RecordStatus.Incomplete;
+        }
+
+        return Checksum(header, file.Slice(offset + HeaderSize, payloadLength)) == BinaryPrimitives.ReadUInt32LittleEndian(header[4..])
+            ? RecordStatus.Valid
+            : RecordStatus.Invalid;
     }
+
+    /// <summary>The checksum a header stores for its position and <paramref name="payload"/>.</summary>
+    public static uint Checksum(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload) =>
+        Crc32C.Compute(payload, Crc32C.Compute(header.Slice(8, 8)));
+}
+
+internal enum RecordStatus
+{
+    Valid,
+    Incomplete,
+    Invalid,
 }
