@@ -20,14 +20,25 @@ public static class RosterServer
     {
         var builder = WebApplication.CreateSlimBuilder(args);
 
+        // A body that trickles in holds a connection and its buffers: below 1 KiB/s after 5 s it is cut
+        // (a renewal of 50,000 leases still has minutes); BodyReadTimeout bounds the whole body besides.
+        Microsoft.AspNetCore.Hosting.WebHostBuilderKestrelExtensions.ConfigureKestrel(builder.WebHost, kestrel =>
+            kestrel.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(1024, TimeSpan.FromSeconds(5)));
+
         // Per-request logs cost more than the registration itself; configuration can turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         var roster = builder.Configuration.GetSection("Roster");
+        if (SettingsCheck.FindUnknownKeys(roster) is { Count: > 0 } unknown)
+        {
+            throw new UnknownSettingException(unknown);
+        }
+
         builder.Services.Configure<StorageOptions>(roster.GetSection("Storage"));
         builder.Services.AddOptions<RegistryNodeOptions>().Bind(roster.GetSection("Node")).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RegistryNodeOptions>, RegistryNodeOptionsValidator>();
         builder.Services.Configure<RegistryLimits>(roster.GetSection("Limits"));
-        builder.Services.Configure<AuthOptions>(roster.GetSection("Auth"));
+        builder.Services.AddOptions<AuthOptions>().Bind(roster.GetSection("Auth")).ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         var rateLimit = roster.GetSection("RateLimit").Get<RateLimitOptions>() ?? new RateLimitOptions();
 
         builder.Services.AddSingleton(TimeProvider.System);
@@ -35,6 +46,9 @@ public static class RosterServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RegistryNodeHost>());
         builder.Services.AddSingleton<TokenAuthorizer>();
         builder.Services.AddSingleton<HttpMetrics>();
+        builder.Services.AddSingleton<BadInputLog>();
+        builder.Services.Configure<RequestBodyLimits>(roster.GetSection("Limits"));
+        builder.Services.AddSingleton<RequestBodyBudget>();
         if (rateLimit.PermitsPerSecond > 0)
         {
             builder.Services.AddRateLimiter(options =>

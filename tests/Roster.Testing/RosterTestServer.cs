@@ -41,8 +41,11 @@ public sealed class RosterTestServer : IAsyncDisposable
 
     private static async Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, string? dataDirectory, string urls, string[] settings)
     {
+        // An empty content root: the node must not read an appsettings.json meant for the test's clients.
+        var contentRoot = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "roster-test-content-root")).FullName;
         string[] args =
         [
+            $"--contentRoot={contentRoot}",
             $"--urls={urls}",
             $"--Roster:Storage:InMemory={inMemory}",
             $"--Roster:Storage:DataDirectory={dataDirectory ?? "unused"}",

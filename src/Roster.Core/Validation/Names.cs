@@ -11,8 +11,8 @@ public static class Names
     public const int MaxIdLength = 253;
 
     /// <summary>
-    /// Namespace and service names: DNS-like, lower case. <c>[a-z0-9]([a-z0-9.-]*[a-z0-9])?</c>, at most 253
-    /// characters, each dot-separated label at most 63.
+    /// Namespace and service names: DNS names in lower case. Dot-separated labels, each
+    /// <c>[a-z0-9]([a-z0-9-]*[a-z0-9])?</c> of at most 63 characters; at most 253 characters in all.
     /// </summary>
     public static FieldError? CheckName(string field, string? value)
     {
@@ -26,29 +26,31 @@ public static class Names
             return new FieldError(field, $"{field} is longer than {MaxNameLength} characters.");
         }
 
-        if (!IsLowerAlphanumeric(value[0]) || !IsLowerAlphanumeric(value[^1]))
+        var labelStart = 0;
+        for (var i = 0; i <= value.Length; i++)
         {
-            return new FieldError(field, $"{field} must start and end with a lower-case letter or digit.");
-        }
-
-        var labelLength = 0;
-        foreach (var c in value)
-        {
-            if (c == '.')
+            if (i < value.Length && value[i] != '.')
             {
-                labelLength = 0;
+                if (!IsLowerAlphanumeric(value[i]) && value[i] != '-')
+                {
+                    return new FieldError(field, $"{field} may contain only a-z, 0-9, '-' and '.'.");
+                }
+
                 continue;
             }
 
-            if (!IsLowerAlphanumeric(c) && c != '-')
+            var length = i - labelStart;
+            if (length == 0 || !IsLowerAlphanumeric(value[labelStart]) || !IsLowerAlphanumeric(value[i - 1]))
             {
-                return new FieldError(field, $"{field} may contain only a-z, 0-9, '-' and '.'.");
+                return new FieldError(field, $"{field} must be dot-separated labels that each start and end with a lower-case letter or digit.");
             }
 
-            if (++labelLength > MaxLabelLength)
+            if (length > MaxLabelLength)
             {
                 return new FieldError(field, $"{field} has a label longer than {MaxLabelLength} characters.");
             }
+
+            labelStart = i + 1;
         }
 
         return null;
@@ -81,7 +83,12 @@ public static class Names
         return null;
     }
 
-    /// <summary>An IPv4 or IPv6 literal, or a host name (letters, digits, '-', labels of at most 63).</summary>
+    /// <summary>
+    /// An IPv4 address in dotted decimal, an IPv6 address without a zone index, or a host name (letters,
+    /// digits, '-', labels of at most 63, the last one not all digits). Forms that other hosts read
+    /// differently are refused: <c>010.0.0.1</c> is 8.0.0.1 to some resolvers, <c>0x0a.0.0.1</c> is
+    /// 10.0.0.1, and <c>fe80::1%eth0</c> names an interface only this provider has.
+    /// </summary>
     public static FieldError? CheckAddress(string field, string? value)
     {
         if (string.IsNullOrEmpty(value))
@@ -89,10 +96,23 @@ public static class Names
             return new FieldError(field, $"{field} is required.");
         }
 
-        if (IPAddress.TryParse(value, out var ip)
-            && (ip.AddressFamily == AddressFamily.InterNetworkV6 || value.AsSpan().Count('.') == 3))
+        if (value.Contains(':', StringComparison.Ordinal))
         {
-            return null;
+            if (value.Contains('%', StringComparison.Ordinal))
+            {
+                return new FieldError(field, $"{field} must not carry an IPv6 zone index ('%...'): other hosts cannot use it.");
+            }
+
+            return IPAddress.TryParse(value, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6 && !value.Contains('[', StringComparison.Ordinal)
+                ? null
+                : new FieldError(field, $"{field} is not a valid IPv6 address.");
+        }
+
+        if (value.All(c => char.IsAsciiDigit(c) || c == '.'))
+        {
+            return IsDottedDecimal(value)
+                ? null
+                : new FieldError(field, $"{field} must be an IPv4 address in dotted decimal: four numbers from 0 to 255 without leading zeros.");
         }
 
         if (value.Length <= MaxNameLength && IsHostName(value))
@@ -100,12 +120,20 @@ public static class Names
             return null;
         }
 
-        return new FieldError(field, $"{field} must be an IPv4 or IPv6 address or a host name.");
+        return new FieldError(field, $"{field} must be an IPv4 address in dotted decimal, an IPv6 address or a host name.");
+    }
+
+    private static bool IsDottedDecimal(string value)
+    {
+        var parts = value.Split('.');
+        return parts.Length == 4 && parts.All(p =>
+            p.Length is >= 1 and <= 3 && (p.Length == 1 || p[0] != '0') && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255);
     }
 
     private static bool IsHostName(string value)
     {
-        foreach (var label in value.Split('.'))
+        var labels = value.Split('.');
+        foreach (var label in labels)
         {
             if (label.Length is 0 or > MaxLabelLength || label[0] == '-' || label[^1] == '-')
             {
@@ -118,8 +146,8 @@ public static class Names
             }
         }
 
-        // All-numeric dotted names are malformed IPv4 addresses, not host names.
-        return !value.All(c => char.IsAsciiDigit(c) || c == '.');
+        // A last label of digits makes resolvers read the name as a numeric address (0x0a.0.0.1 is 10.0.0.1).
+        return !labels[^1].All(char.IsAsciiDigit);
     }
 
     private static bool IsLowerAlphanumeric(char c) => char.IsAsciiDigit(c) || char.IsAsciiLetterLower(c);

@@ -73,6 +73,11 @@ public sealed record RegistrationInput(
         }
 
         var persistent = Persistent ?? false;
+        if (persistent && TtlSeconds is not null)
+        {
+            return (null, new FieldError("ttlSeconds", "ttlSeconds does not apply to a persistent instance: it has no lease. Leave one of them out."));
+        }
+
         var ttl = TtlSeconds ?? (int)options.DefaultTtl.TotalSeconds;
         if (!persistent && (ttl < options.MinTtl.TotalSeconds || ttl > options.MaxTtl.TotalSeconds))
         {

@@ -22,6 +22,7 @@ public sealed class WatchSubscription : IDisposable
     private readonly RegistryState? _resetState;
     private readonly string _registryId;
     private string? _endReason;
+    private readonly CancellationTokenSource _ended = new();
 
     // Read and written by the one reader of this subscription only.
     private long _lastDelivered;
@@ -59,6 +60,10 @@ public sealed class WatchSubscription : IDisposable
 
     /// <summary>Why the subscription ended (<c>slow-consumer</c>, <c>shutdown</c>), or null while it runs.</summary>
     public string? EndReason => Volatile.Read(ref _endReason);
+
+    /// <summary>Cancelled when the subscription ends, so a reader blocked on a client that does not read
+    /// (a flush waiting for socket space) stops at once instead of holding its buffers.</summary>
+    public CancellationToken Ended => _ended.Token;
 
     internal bool Matches(string service) => Services is null || Services.Contains(service);
 
@@ -145,6 +150,9 @@ public sealed class WatchSubscription : IDisposable
         }
 
         _queue.Writer.TryComplete();
+
+        // Asynchronously: End runs on the applier, which never runs a reader's callbacks.
+        _ = _ended.CancelAsync();
         return true;
     }
 

@@ -48,7 +48,7 @@ internal sealed class OperatorRequest
 
 internal sealed class RenewRequest
 {
-    public List<RenewItem>? Leases { get; set; }
+    public List<RenewItem?>? Leases { get; set; }
 }
 
 internal sealed class RenewItem
@@ -70,6 +70,7 @@ internal sealed record ApiProblem(string Type, string Title, int Status, string 
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     MaxDepth = 8,
+    NumberHandling = JsonNumberHandling.Strict,
     AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(RegisterRequest))]
 [JsonSerializable(typeof(OperatorRequest))]

@@ -36,7 +36,7 @@ internal static class InstanceEndpoints
         string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth,
         IOptions<RegistryLimits> limits)
     {
-        if ((CheckRoute(ns, service, id) ?? auth.Check(context, ns, write: true)) is { } refused)
+        if (auth.Admit(context, ns, write: true, CheckRoute(ns, service, id)) is { } refused)
         {
             return refused;
         }
@@ -73,7 +73,7 @@ internal static class InstanceEndpoints
 
     private static IResult Get(string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
-        if ((CheckRoute(ns, service, id) ?? auth.Check(context, ns, write: false)) is { } refused)
+        if (auth.Admit(context, ns, write: false, CheckRoute(ns, service, id)) is { } refused)
         {
             return refused;
         }
@@ -88,7 +88,7 @@ internal static class InstanceEndpoints
     private static async Task<IResult> PatchAsync(
         string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IOptions<RegistryLimits> limits)
     {
-        if ((CheckRoute(ns, service, id) ?? auth.Check(context, ns, write: true)) is { } refused)
+        if (auth.Admit(context, ns, write: true, CheckRoute(ns, service, id)) is { } refused)
         {
             return refused;
         }
@@ -126,16 +126,29 @@ internal static class InstanceEndpoints
     }
 
     private static async Task<IResult> DeregisterAsync(
-        string ns, string service, string id, long? incarnation, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+        string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
-        if ((CheckRoute(ns, service, id) ?? auth.Check(context, ns, write: true)) is { } refused)
+        if (auth.Admit(context, ns, write: true, CheckRoute(ns, service, id)) is { } refused)
         {
             return refused;
         }
 
-        if (incarnation is <= 0)
+        // Parsed here rather than bound, so that "abc", "1e3" or a repeated value get a problem naming the field.
+        long? incarnation = null;
+        var query = context.Request.Query["incarnation"];
+        if (query.Count > 1)
         {
-            return Problems.Invalid("incarnation", "incarnation must be a positive number.");
+            return Problems.Invalid("incarnation", "incarnation is given more than once.");
+        }
+
+        if (query.Count == 1)
+        {
+            if (!long.TryParse(query[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
+            {
+                return Problems.Invalid("incarnation", "incarnation must be a positive whole number, as returned by registration.");
+            }
+
+            incarnation = parsed;
         }
 
         var key = new InstanceKey(ns, service, id);
@@ -163,11 +176,24 @@ internal static class InstanceEndpoints
         {
             OutcomeStatus.NotFound => Problems.NotFound("id", $"No instance '{key.Id}' in service '{key.Service}' of namespace '{key.Namespace}'."),
             OutcomeStatus.StaleIncarnation => Problems.StaleIncarnation(instance!.Incarnation),
-            OutcomeStatus.Deleted when change is DeregisterChange => Results.NoContent(),
+            OutcomeStatus.Deleted when change is DeregisterChange => new NoContentWithRevision(outcome.Revision),
             OutcomeStatus.Created => new JsonResult(
                 StatusCodes.Status201Created, w => RegistryJson.WriteInstance(w, instance!, key.Namespace, key.Service), outcome.Revision),
             _ => new JsonResult(
                 StatusCodes.Status200OK, w => RegistryJson.WriteInstance(w, instance!, key.Namespace, key.Service), outcome.Revision),
         };
+    }
+
+    /// <summary>204 with <c>Roster-Revision</c>, which every write answers with.</summary>
+    private sealed class NoContentWithRevision(long revision) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => StatusCodes.Status204NoContent;
+
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status204NoContent;
+            httpContext.Response.Headers["Roster-Revision"] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        }
     }
 }

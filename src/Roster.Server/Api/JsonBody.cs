@@ -1,12 +1,17 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.Net.Http.Headers;
+using Roster.Server.Diagnostics;
 
 namespace Roster.Server.Api;
 
 /// <summary>
-/// Reads a JSON request body with explicit limits, so each kind of bad body gets its own status:
-/// 415 for another content type, 413 over the size limit, 400 naming the field for malformed, over-deep
-/// or mistyped JSON.
+/// Reads a JSON request body with explicit limits, so each kind of bad body gets its own status and
+/// nothing a client sends can crash or flood the node: 415 for another content type or a charset other
+/// than UTF-8, 413 over the size limit, 400 naming the field for malformed, over-deep or mistyped JSON,
+/// 400 for malformed HTTP framing, 408 for a body that does not arrive in time, 503 with
+/// <c>Retry-After</c> when the bodies in flight already hold the node's budget.
 /// </summary>
 internal static class JsonBody
 {
@@ -14,9 +19,9 @@ internal static class JsonBody
         where T : class
     {
         var request = context.Request;
-        if (!request.HasJsonContentType())
+        if (CheckFraming(request) is { } framingProblem)
         {
-            return (null, Problems.UnsupportedMediaType());
+            return (null, framingProblem);
         }
 
         if (request.ContentLength > maxBytes)
@@ -24,36 +29,105 @@ internal static class JsonBody
             return (null, Problems.TooLarge(maxBytes));
         }
 
-        // Read through the request pipe: no per-request buffers, and the size limit is checked as data arrives.
+        var budget = context.RequestServices.GetRequiredService<RequestBodyBudget>();
+        long reserved = 0;
+        CancellationTokenSource? deadline = null;
         var reader = request.BodyReader;
-        while (true)
+        try
         {
-            var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
-            if (read.Buffer.Length > maxBytes)
+            while (true)
             {
-                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-                return (null, Problems.TooLarge(maxBytes));
-            }
+                var read = await reader.ReadAsync(deadline?.Token ?? context.RequestAborted).ConfigureAwait(false);
+                var length = read.Buffer.Length;
+                if (length > maxBytes)
+                {
+                    reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                    return (null, Problems.TooLarge(maxBytes));
+                }
 
-            if (!read.IsCompleted)
-            {
-                // Consume nothing yet; ask for more until the whole body is buffered.
-                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-                continue;
-            }
+                if (length > reserved)
+                {
+                    // Reserve what is buffered now (or the whole declared length at once), before it grows.
+                    var wanted = Math.Max(length, Math.Min(request.ContentLength ?? 0, maxBytes));
+                    if (!budget.TryReserve(wanted - reserved))
+                    {
+                        reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                        return (null, Problems.Busy());
+                    }
 
-            try
-            {
-                return Parse(read.Buffer, type);
+                    reserved = wanted;
+                }
+
+                if (!read.IsCompleted)
+                {
+                    // Consume nothing yet; ask for more until the whole body is buffered. Only a body that
+                    // arrives in pieces pays for a deadline.
+                    reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                    if (deadline is null)
+                    {
+                        deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+                        deadline.CancelAfter(budget.ReadTimeout);
+                    }
+
+                    continue;
+                }
+
+                try
+                {
+                    return Parse(read.Buffer, type);
+                }
+                finally
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                }
             }
-            finally
-            {
-                reader.AdvanceTo(read.Buffer.End);
-            }
+        }
+        catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !context.RequestAborted.IsCancellationRequested)
+        {
+            BadInputLog.Refused(context, "body-timeout");
+            return (null, Problems.Result(StatusCodes.Status408RequestTimeout, "body-timeout", "Body too slow",
+                $"The request body did not arrive within {budget.ReadTimeout.TotalSeconds:0} s.", "body"));
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Malformed framing (a chunk size that cannot be, a body shorter than Content-Length) or a body
+            // below the minimum data rate: the client's fault, answered as such. Kestrel reports some framing
+            // errors as a plain IOException ("Bad chunk size data" for ffffffffffffffff).
+            BadInputLog.Refused(context, "malformed-body");
+            var status = ex is BadHttpRequestException { StatusCode: >= 400 and < 500 } bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+            return (null, Problems.Result(status, "malformed-body", "Malformed body", $"The request body could not be read: {ex.Message}", "body"));
+        }
+        finally
+        {
+            budget.Release(reserved);
+            deadline?.Dispose();
         }
     }
 
-    private static (T? Value, IResult? Problem) Parse<T>(System.Buffers.ReadOnlySequence<byte> body, JsonTypeInfo<T> type)
+    /// <summary>Content type, charset, and framing a server must not guess about.</summary>
+    private static IResult? CheckFraming(HttpRequest request)
+    {
+        if (!request.HasJsonContentType() || !MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType))
+        {
+            return Problems.UnsupportedMediaType();
+        }
+
+        var charset = mediaType.Charset;
+        if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+                $"The request body must be UTF-8 JSON; charset={charset} is not accepted.", "Content-Type");
+        }
+
+        // Both at once is how request smuggling starts (RFC 9112, 6.3): refuse rather than pick one. Kestrel
+        // follows the chunked framing and moves Content-Length to X-Content-Length, so look for either.
+        return request.Headers.TransferEncoding.Count > 0
+            && (request.Headers.ContentLength is not null || request.Headers.ContainsKey("X-Content-Length"))
+            ? Problems.Invalid("Content-Length", "Content-Length and Transfer-Encoding must not both be given.")
+            : null;
+    }
+
+    private static (T? Value, IResult? Problem) Parse<T>(ReadOnlySequence<byte> body, JsonTypeInfo<T> type)
         where T : class
     {
         if (body.IsEmpty)
@@ -73,8 +147,8 @@ internal static class JsonBody
             }
             else
             {
-                rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)body.Length);
-                System.Buffers.BuffersExtensions.CopyTo(body, rented);
+                rented = ArrayPool<byte>.Shared.Rent((int)body.Length);
+                body.CopyTo(rented);
                 json = rented.AsSpan(0, (int)body.Length);
             }
 
@@ -85,13 +159,14 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            return (null, Problems.Invalid(FieldOf(ex), Describe(ex)));
+            var field = FieldOf(ex);
+            return (null, Problems.Invalid(field, Describe(ex, field)));
         }
         finally
         {
             if (rented is not null)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                ArrayPool<byte>.Shared.Return(rented);
             }
         }
     }
@@ -112,13 +187,14 @@ internal static class JsonBody
             var message = ex.Message;
             var start = message.IndexOf('\'', StringComparison.Ordinal);
             var end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
-            return end > start + 1 ? message[(start + 1)..end] : "body";
+            return message.Contains("could not be mapped", StringComparison.Ordinal) && end > start + 1 ? message[(start + 1)..end] : "body";
         }
 
         return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
     }
 
-    private static string Describe(JsonException ex)
+    /// <summary>What is wrong, in the API's words: never a .NET type name.</summary>
+    private static string Describe(JsonException ex, string field)
     {
         if ((ex as MetadataFieldException ?? ex.InnerException as MetadataFieldException) is { } metadata)
         {
@@ -128,14 +204,48 @@ internal static class JsonBody
         var message = ex.Message;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
         {
-            return $"Unknown field. {message}";
+            return $"'{field}' is not a field of this request.";
         }
 
-        if (message.Contains("depth", StringComparison.OrdinalIgnoreCase))
+        if (message.Contains("maximum configured depth", StringComparison.Ordinal))
         {
             return "The JSON is nested too deeply.";
         }
 
-        return $"Malformed JSON or a value of the wrong type: {message}";
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"'{field}' is given twice.";
+        }
+
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return $"{field} must be {ExpectedForm(field)}.";
+        }
+
+        if (ex.InnerException is null && ex.LineNumber is { } line && ex.BytePositionInLine is { } position
+            && (message.Contains("Expected depth to be zero", StringComparison.Ordinal) || message.Contains("end of data", StringComparison.Ordinal)))
+        {
+            return $"The JSON ends before it is complete (line {line + 1}, byte {position + 1}).";
+        }
+
+        return $"The body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}).";
+    }
+
+    private static string ExpectedForm(string field)
+    {
+        var name = field[(field.LastIndexOf('.') + 1)..];
+        return name switch
+        {
+            "port" => "a whole number from 1 to 65535 (not a string)",
+            "weight" => "a whole number (not a string)",
+            "ttlSeconds" => "a whole number of seconds (not a string)",
+            "incarnation" => "a positive whole number (not a string)",
+            "persistent" or "drained" or "disabled" => "true or false",
+            "leases" => "a list of {namespace, service, id, incarnation}",
+            _ when name.StartsWith("leases[", StringComparison.Ordinal) => "an object {namespace, service, id, incarnation}",
+            "metadata" => "an object of string values",
+            "body" => "a JSON object",
+            _ => "a string",
+        };
     }
 }

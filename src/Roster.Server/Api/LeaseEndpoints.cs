@@ -16,13 +16,20 @@ internal static class LeaseEndpoints
 
     private static async Task<IResult> RenewAsync(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
+        // Who is calling comes before the body: an anonymous caller must not make the node read 8 MiB.
+        var (token, unauthenticated) = auth.Authenticate(context);
+        if (unauthenticated is not null)
+        {
+            return unauthenticated;
+        }
+
         var (body, problem) = await JsonBody.ReadAsync(context, ApiJsonContext.Default.RenewRequest, MaxRenewBody).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
         }
 
-        var items = body!.Leases;
+        List<RenewItem?>? items = body!.Leases;
         if (items is null)
         {
             return Problems.Invalid("leases", "leases is required: a list of {namespace, service, id, incarnation}.");
@@ -38,6 +45,11 @@ internal static class LeaseEndpoints
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
+            if (item is null)
+            {
+                return Problems.Invalid($"leases[{i}]", "Each lease must be an object {namespace, service, id, incarnation}, not null.");
+            }
+
             if (CheckItem(i, item) is { } error)
             {
                 return Problems.Invalid(error);
@@ -51,7 +63,7 @@ internal static class LeaseEndpoints
             // A batch is usually one namespace: authorize each run of the same namespace once.
             if (item.Namespace != authorizedNamespace)
             {
-                if (auth.Check(context, item.Namespace!, write: true) is { } refused)
+                if (TokenAuthorizer.Authorize(token, item.Namespace!, write: true) is { } refused)
                 {
                     return refused;
                 }
@@ -70,7 +82,7 @@ internal static class LeaseEndpoints
         int ok = 0, unknown = 0, stale = 0;
         for (var i = 0; i < items.Count; i++)
         {
-            var item = items[i];
+            var item = items[i]!; // checked above
             results[i] = node.Renew(new InstanceKey(item.Namespace!, item.Service!, item.Id!), item.Incarnation);
             switch (results[i])
             {

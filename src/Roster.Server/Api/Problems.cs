@@ -30,6 +30,10 @@ internal static class Problems
         Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
             "The request body must be JSON (Content-Type: application/json).", "Content-Type");
 
+    public static IResult Busy() =>
+        Result(StatusCodes.Status503ServiceUnavailable, "busy", "Busy",
+            "The node is reading as many request bodies as its memory budget allows; retry shortly.", null, retryAfterSeconds: 1);
+
     public static IResult NotReady() =>
         Result(StatusCodes.Status503ServiceUnavailable, "not-ready", "Not ready",
             "The registry node has not caught up with its log yet or is stopping; retry, or use another node.", null,
@@ -39,10 +43,12 @@ internal static class Problems
         Result(StatusCodes.Status503ServiceUnavailable, "write-timeout", "Write timed out",
             "The change was not confirmed in time; it may still apply. Retrying is safe.", null, retryAfterSeconds: 1);
 
-    public static IResult Result(int status, string type, string title, string detail, string? field, int? retryAfterSeconds = null) =>
-        new ProblemResult(new ApiProblem(TypeBase + type, title, status, detail, field), retryAfterSeconds);
+    public static IResult Result(
+        int status, string type, string title, string detail, string? field, int? retryAfterSeconds = null,
+        KeyValuePair<string, string>[]? headers = null) =>
+        new ProblemResult(new ApiProblem(TypeBase + type, title, status, detail, field), retryAfterSeconds, headers);
 
-    private sealed class ProblemResult(ApiProblem problem, int? retryAfterSeconds) : IResult, IStatusCodeHttpResult
+    private sealed class ProblemResult(ApiProblem problem, int? retryAfterSeconds, KeyValuePair<string, string>[]? headers) : IResult, IStatusCodeHttpResult
     {
         public int? StatusCode => problem.Status;
 
@@ -53,6 +59,11 @@ internal static class Problems
             if (retryAfterSeconds is { } seconds)
             {
                 response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            foreach (var (name, value) in headers ?? [])
+            {
+                response.Headers[name] = value;
             }
 
             return response.WriteAsJsonAsync(problem, ApiJsonContext.Default.ApiProblem, "application/problem+json", httpContext.RequestAborted);

@@ -46,7 +46,7 @@ internal static class ServiceEndpoints
 
     private static IResult ListServices(string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
-        if (((Names.CheckName("namespace", ns) is { } error ? Problems.Invalid(error) : null) ?? auth.Check(context, ns, write: false)) is { } refused)
+        if (auth.Admit(context, ns, write: false, Names.CheckName("namespace", ns) is { } error ? Problems.Invalid(error) : null) is { } refused)
         {
             return refused;
         }
@@ -76,7 +76,7 @@ internal static class ServiceEndpoints
 
     private static IResult Snapshot(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
-        if ((InstanceEndpoints.CheckRoute(ns, service) ?? auth.Check(context, ns, write: false)) is { } refused)
+        if (auth.Admit(context, ns, write: false, InstanceEndpoints.CheckRoute(ns, service)) is { } refused)
         {
             return refused;
         }

@@ -3,7 +3,8 @@ using Roster.Server.Hosting;
 
 namespace Roster.Server.Api;
 
-/// <summary>Status, health, readiness and metrics. Open without a token: they reveal no registrations.</summary>
+/// <summary>Status, health, readiness and metrics. Open without a token: they reveal no registrations. Health,
+/// readiness and metrics are never rate-limited: probes that fail under load restart healthy nodes.</summary>
 internal static class StatusEndpoints
 {
     public static void Map(WebApplication app)
@@ -35,12 +36,12 @@ internal static class StatusEndpoints
         app.MapGet("/healthz", (RegistryNodeHost host) =>
             host.Node.Fault is { } fault
                 ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Text("ok\n"));
+                : Results.Text("ok\n")).DisableRateLimiting();
         app.MapGet("/readyz", (RegistryNodeHost host) =>
             host.Node.Fault is { } fault ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : host.Node.IsReady ? Results.Text("ready\n")
-            : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable)).DisableRateLimiting();
         app.MapGet("/metrics", (RegistryNodeHost host, HttpMetrics http) =>
-            Results.Text(PrometheusText.Render(host.Node, http), "text/plain; version=0.0.4; charset=utf-8"));
+            Results.Text(PrometheusText.Render(host.Node, http), "text/plain; version=0.0.4; charset=utf-8")).DisableRateLimiting();
     }
 }

@@ -20,8 +20,7 @@ internal static class WatchEndpoints
     private static async Task<IResult> WatchAsync(
         string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime)
     {
-        if (((Names.CheckName("namespace", ns) is { } nsError ? Problems.Invalid(nsError) : null)
-            ?? auth.Check(context, ns, write: false)) is { } refused)
+        if (auth.Admit(context, ns, write: false, Names.CheckName("namespace", ns) is { } nsError ? Problems.Invalid(nsError) : null) is { } refused)
         {
             return refused;
         }
@@ -75,10 +74,21 @@ internal static class WatchEndpoints
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         response.Headers["Roster-Registry-Id"] = node.RegistryId;
+
+        // When the stream ends the connection goes with it: a watcher dropped for reading too slowly must not
+        // keep a socket and its buffers until it gets round to closing them (clients reconnect anyway).
+        if (HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            response.Headers.Connection = "close";
+        }
+
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
 
         using var subscription = node.Watches.Subscribe(ns, services.Count == 0 ? null : services, since);
         var writer = response.BodyWriter;
+
+        // A flush blocked on a client that does not read returns as soon as the hub ends the watch.
+        await using var ended = subscription.Ended.UnsafeRegister(static state => ((System.IO.Pipelines.PipeWriter)state!).CancelPendingFlush(), writer);
         long lastRevision = since ?? 0;
         try
         {
@@ -91,10 +101,12 @@ internal static class WatchEndpoints
 
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
 
-            // Drain whatever is queued, then flush once: a burst goes out in one write.
-            while (await subscription.WaitForFramesAsync(cancellationToken).ConfigureAwait(false))
+            // Drain whatever is queued, then flush once: a burst goes out in one write. Once the hub has
+            // ended the watch nothing more is written but the reason: what is still queued would only pile
+            // up in this connection's buffers.
+            while (subscription.EndReason is null && await subscription.WaitForFramesAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (subscription.TryReadFrame(out var frame))
+                while (subscription.EndReason is null && subscription.TryReadFrame(out var frame))
                 {
                     writer.Write(frame.Bytes.Span);
                     if (frame.Revision > 0)
@@ -107,17 +119,42 @@ internal static class WatchEndpoints
             }
 
             // The hub ended this watch (too slow, or the node is stopping): say why and where to resume.
-            writer.Write(RegistryJson.DisconnectFrame(subscription.EndReason ?? "closed", lastRevision));
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await EndAsync(context, writer, subscription.EndReason ?? "closed", lastRevision).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             if (!context.RequestAborted.IsCancellationRequested)
             {
                 // The node is stopping: tell the client where to resume, on this node later or another.
-                writer.Write(RegistryJson.DisconnectFrame("shutdown", lastRevision));
-                await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                await EndAsync(context, writer, "shutdown", lastRevision).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Writes the <c>disconnect</c> frame and gives the client a moment to take it; a client that does not
+    /// read by then has its connection closed, so it holds nothing of the node's.
+    /// </summary>
+    private static async Task EndAsync(HttpContext context, System.IO.Pipelines.PipeWriter writer, string reason, long lastRevision)
+    {
+        writer.Write(RegistryJson.DisconnectFrame(reason, lastRevision));
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            // The first flush may only consume the cancellation the end of the watch left behind.
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                var flushed = await writer.FlushAsync(grace.Token).ConfigureAwait(false);
+                if (!flushed.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (grace.IsCancellationRequested)
+        {
+        }
+
+        context.Abort();
     }
 }

@@ -3,13 +3,23 @@ namespace Roster.Server.Security;
 /// <summary>One bearer token and what it may do.</summary>
 public sealed class AccessToken
 {
+    /// <summary>The token itself. Prefer <see cref="TokenFile"/> or an environment variable
+    /// (<c>ROSTER__AUTH__TOKENS__0__TOKEN</c>): a command-line argument is visible to every local user in
+    /// <c>/proc/PID/cmdline</c>.</summary>
     public string Token { get; set; } = string.Empty;
+
+    /// <summary>A file whose content (trimmed) is the token; give either this or <see cref="Token"/>.</summary>
+    public string? TokenFile { get; set; }
 
     /// <summary>Namespaces it applies to; <c>*</c> for all.</summary>
     public List<string> Namespaces { get; set; } = [];
 
     /// <summary>True to allow changes (register, renew, deregister, operator state); reads are always allowed.</summary>
     public bool Write { get; set; }
+
+    /// <summary>The secret, from <see cref="Token"/> or <see cref="TokenFile"/>; empty when neither gives one.</summary>
+    internal string ReadSecret() =>
+        TokenFile is { Length: > 0 } file ? File.ReadAllText(file).Trim() : Token.Trim();
 }
 
 public sealed class AuthOptions

@@ -4,13 +4,17 @@ using Roster.Server.Api;
 namespace Roster.Server.Security;
 
 /// <summary>
-/// Checks <c>Authorization: Bearer ...</c> against the configured tokens: 401 when missing or unknown,
-/// 403 when the token has no right for that namespace or for writing.
+/// Checks <c>Authorization: Bearer ...</c> against the configured tokens: 401 (with
+/// <c>WWW-Authenticate: Bearer</c>) when missing or unknown, 403 when the token has no right for that
+/// namespace or for writing. Handlers authenticate before they read a body, so a caller without a token
+/// costs the node nothing.
 /// </summary>
 internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
 {
+    // Duplicates were refused at start (AuthOptionsValidator), so this cannot throw with a token in its message.
     private readonly Dictionary<string, AccessToken> _tokens =
-        options.Value.Tokens.Where(t => t.Token.Length > 0).ToDictionary(t => t.Token, StringComparer.Ordinal);
+        options.Value.Tokens.Select(t => (Secret: t.ReadSecret(), Token: t)).Where(t => t.Secret.Length > 0)
+            .ToDictionary(t => t.Secret, t => t.Token, StringComparer.Ordinal);
 
     public bool Enabled => _tokens.Count > 0;
 
@@ -20,42 +24,54 @@ internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
     /// </summary>
     public (Func<string, bool>? CanRead, IResult? Problem) ReadableNamespaces(HttpContext context)
     {
+        var (token, problem) = Authenticate(context);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        return token is null || token.Namespaces.Contains("*") ? (null, null) : (ns => token.Namespaces.Contains(ns), null);
+    }
+
+    /// <summary>Who is calling: the token (null when auth is off), or a 401 problem.</summary>
+    public (AccessToken? Token, IResult? Problem) Authenticate(HttpContext context)
+    {
         if (!Enabled)
         {
             return (null, null);
         }
 
-        if (Check(context, "*", write: false) is { } problem && !IsForbidden(problem))
+        var header = context.Request.Headers.Authorization;
+        var value = header.Count == 1 ? header[0] ?? string.Empty : string.Empty;
+        if (!value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return (null, problem);
+            return (null, Unauthorized("A bearer token is required (Authorization: Bearer <token>).", "Bearer"));
         }
 
-        var token = _tokens[context.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim()];
-        return token.Namespaces.Contains("*") ? (null, null) : (ns => token.Namespaces.Contains(ns), null);
+        return _tokens.TryGetValue(value["Bearer ".Length..].Trim(), out var token)
+            ? (token, null)
+            : (null, Unauthorized("The bearer token is not known to this registry.", "Bearer error=\"invalid_token\""));
     }
 
-    private static bool IsForbidden(IResult problem) =>
-        problem is IStatusCodeHttpResult { StatusCode: StatusCodes.Status403Forbidden };
-
     /// <summary>Returns a problem to answer with, or null when allowed.</summary>
-    public IResult? Check(HttpContext context, string @namespace, bool write)
+    public IResult? Check(HttpContext context, string @namespace, bool write) => Admit(context, @namespace, write, invalidRequest: null);
+
+    /// <summary>
+    /// The order every handler answers in: 401 without a valid token, then <paramref name="invalidRequest"/>
+    /// (a bad name in the route), then 403 without the right; null when the request may proceed.
+    /// </summary>
+    public IResult? Admit(HttpContext context, string @namespace, bool write, IResult? invalidRequest)
     {
-        if (!Enabled)
+        var (token, problem) = Authenticate(context);
+        return problem ?? invalidRequest ?? Authorize(token, @namespace, write);
+    }
+
+    /// <summary>What an authenticated <paramref name="token"/> may do in <paramref name="namespace"/>; null when allowed.</summary>
+    public static IResult? Authorize(AccessToken? token, string @namespace, bool write)
+    {
+        if (token is null)
         {
             return null;
-        }
-
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
-                "A bearer token is required (Authorization: Bearer <token>).", "Authorization");
-        }
-
-        if (!_tokens.TryGetValue(header["Bearer ".Length..].Trim(), out var token))
-        {
-            return Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
-                "The bearer token is not known to this registry.", "Authorization");
         }
 
         if (!token.Namespaces.Contains("*") && !token.Namespaces.Contains(@namespace))
@@ -69,4 +85,8 @@ internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
                 $"The token may read but not change namespace '{@namespace}'.", "Authorization")
             : null;
     }
+
+    private static IResult Unauthorized(string detail, string challenge) =>
+        Problems.Result(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", detail, "Authorization",
+            headers: [new("WWW-Authenticate", challenge)]);
 }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Roster.Core.Node;
+using Microsoft.AspNetCore.Builder;
 using Roster.Server;
+using Roster.Server.Hosting;
 
 namespace Roster.Cli.Commands;
 
@@ -35,6 +37,13 @@ internal static class ServeCommand
                 return RosterCommandLine.BadArguments;
             }
 
+            if (FindStrayArgument(parse.UnmatchedTokens) is { } stray)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    $"error: '{stray}' is not an option of roster serve (see roster serve --help); settings are given as --Roster:Section:Key=value.").ConfigureAwait(false);
+                return RosterCommandLine.BadArguments;
+            }
+
             string[] serverArgs =
             [
                 $"--urls=http://{parse.GetValue(host)}:{portValue}",
@@ -43,7 +52,17 @@ internal static class ServeCommand
                 $"--Roster:Storage:AcceptDataLoss={parse.GetValue(acceptDataLoss)}",
                 .. parse.UnmatchedTokens,
             ];
-            var app = RosterServer.Build(serverArgs);
+            WebApplication app;
+            try
+            {
+                app = RosterServer.Build(serverArgs);
+            }
+            catch (UnknownSettingException unknown)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("error: " + unknown.Message).ConfigureAwait(false);
+                return RosterCommandLine.BadArguments;
+            }
+
             try
             {
                 await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
@@ -59,5 +78,35 @@ internal static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The first argument that is neither an option of <c>serve</c> nor a configuration setting
+    /// (<c>--Section:Key=value</c> or <c>--Section:Key value</c>): <c>--prot 8080</c> must not start a node on
+    /// the default port without a word.
+    /// </summary>
+    private static string? FindStrayArgument(IReadOnlyList<string> unmatched)
+    {
+        for (var i = 0; i < unmatched.Count; i++)
+        {
+            var token = unmatched[i];
+            if (!token.StartsWith("--", StringComparison.Ordinal))
+            {
+                return token;
+            }
+
+            var key = token.Split('=', 2)[0];
+            if (!key.Contains(':', StringComparison.Ordinal))
+            {
+                return token;
+            }
+
+            if (!token.Contains('=', StringComparison.Ordinal) && i + 1 < unmatched.Count && !unmatched[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                i++; // --Section:Key value
+            }
+        }
+
+        return null;
     }
 }

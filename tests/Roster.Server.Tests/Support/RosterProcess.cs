@@ -9,11 +9,12 @@ namespace Roster.Server.Tests.Support;
 public sealed class RosterProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly List<string> _output = [];
+    private readonly List<string> _output;
 
-    private RosterProcess(Process process, Uri address)
+    private RosterProcess(Process process, Uri address, List<string> output)
     {
         _process = process;
+        _output = output;
         Address = address;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -71,7 +72,7 @@ public sealed class RosterProcess : IAsyncDisposable
         try
         {
             var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            var roster = new RosterProcess(process, address);
+            var roster = new RosterProcess(process, address, lines);
             await roster.WaitReadyAsync();
             return roster;
         }
@@ -82,6 +83,24 @@ public sealed class RosterProcess : IAsyncDisposable
             process.Dispose();
             throw;
         }
+    }
+
+    public int Pid => _process.Id;
+
+    /// <summary>What the process printed so far (standard error lines start with <c>stderr: </c>).</summary>
+    public IReadOnlyList<string> Output()
+    {
+        lock (_output)
+        {
+            return [.. _output];
+        }
+    }
+
+    /// <summary>Resident memory of the process now (VmRSS), from /proc.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no final checkpoint, no flush.</summary>

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Options;
+using Roster.Core.Validation;
+
+namespace Roster.Server.Security;
+
+/// <summary>
+/// Refuses token settings that cannot work, at start, naming the entry and never the token: an entry with
+/// no token or two, an unreadable token file, a token given twice (every call would be ambiguous), a
+/// namespace that cannot exist.
+/// </summary>
+internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuthOptions options)
+    {
+        var errors = new List<string>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Tokens.Count; i++)
+        {
+            var entry = options.Tokens[i];
+            var where = $"Roster:Auth:Tokens:{i}";
+            if (entry.Token.Length > 0 && entry.TokenFile is { Length: > 0 })
+            {
+                errors.Add($"{where} gives both Token and TokenFile; give one.");
+                continue;
+            }
+
+            string secret;
+            try
+            {
+                secret = entry.ReadSecret();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"{where}:TokenFile '{entry.TokenFile}' cannot be read: {ex.Message}");
+                continue;
+            }
+
+            if (secret.Length == 0)
+            {
+                errors.Add($"{where} has no token: set Token or TokenFile.");
+            }
+            else if (seen.TryGetValue(secret, out var first))
+            {
+                errors.Add($"{where} has the same token as Roster:Auth:Tokens:{first}; every token must be distinct.");
+            }
+            else
+            {
+                seen[secret] = i;
+            }
+
+            if (entry.Namespaces.Count == 0)
+            {
+                errors.Add($"{where}:Namespaces is empty: name the namespaces, or * for all.");
+            }
+
+            for (var n = 0; n < entry.Namespaces.Count; n++)
+            {
+                if (entry.Namespaces[n] != "*" && Names.CheckName("namespace", entry.Namespaces[n]) is { } error)
+                {
+                    errors.Add($"{where}:Namespaces:{n}: {error.Message}");
+                }
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
