@@ -133,7 +133,7 @@ public sealed class WatchSubscription : IDisposable
 
     internal void Enqueue(WatchFrame frame)
     {
-        if (!_queue.Writer.TryWrite(frame) && End("slow-consumer"))
+        if (!_queue.Writer.TryWrite(frame) && End(WatchEndReasons.SlowConsumer))
         {
             _hub.OnSlowConsumer(this);
         }

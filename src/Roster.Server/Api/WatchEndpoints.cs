@@ -132,8 +132,12 @@ internal static class WatchEndpoints
     }
 
     /// <summary>
-    /// Writes the <c>disconnect</c> frame and gives the client a moment to take it; a client that does not
-    /// read by then has its connection closed, so it holds nothing of the node's.
+    /// Writes the <c>disconnect</c> frame. A watcher dropped for reading too slowly then loses its connection
+    /// at once: the frame may still be queued behind what it has not read, but the node's buffers for it
+    /// must go now, and Kestrel would otherwise wait for a client that never reads (its minimum response
+    /// rate is an average since the response began, which a fast start keeps above the limit for hours).
+    /// The client resumes from the last revision it did read. Any other end gives the client a moment to
+    /// take the frame.
     /// </summary>
     private static async Task EndAsync(HttpContext context, System.IO.Pipelines.PipeWriter writer, string reason, long lastRevision)
     {
@@ -147,14 +151,19 @@ internal static class WatchEndpoints
                 var flushed = await writer.FlushAsync(grace.Token).ConfigureAwait(false);
                 if (!flushed.IsCanceled)
                 {
-                    return;
+                    break;
                 }
             }
         }
         catch (OperationCanceledException) when (grace.IsCancellationRequested)
         {
+            context.Abort();
+            return;
         }
 
-        context.Abort();
+        if (reason == Core.Watch.WatchEndReasons.SlowConsumer)
+        {
+            context.Abort();
+        }
     }
 }
