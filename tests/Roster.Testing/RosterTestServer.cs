@@ -39,6 +39,14 @@ public sealed class RosterTestServer : IAsyncDisposable
     public static Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, params string[] settings) =>
         StartAsync(inMemory, time, inMemory ? null : Path.Combine(Path.GetTempPath(), "roster-test-" + Guid.NewGuid().ToString("N")), "http://127.0.0.1:0", settings);
 
+    /// <summary>Starts a durable node on <paramref name="dataDirectory"/>, which the test owns (it is not deleted).</summary>
+    public static async Task<RosterTestServer> StartOnAsync(string dataDirectory, params string[] settings)
+    {
+        var server = await StartAsync(inMemory: false, time: null, dataDirectory, "http://127.0.0.1:0", settings);
+        server._dataDirectory = null;
+        return server;
+    }
+
     private static async Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, string? dataDirectory, string urls, string[] settings)
     {
         // An empty content root: the node must not read an appsettings.json meant for the test's clients.

@@ -90,6 +90,11 @@ public sealed partial class RegistryNode
         }
         catch (Exception ex) when (ex is IOException or TimeoutException)
         {
+            if (ex is IOException)
+            {
+                OnAppendFailed(ex);
+            }
+
             foreach (var lease in expiring)
             {
                 lease.ClearExpiryRequested();
@@ -99,6 +104,7 @@ public sealed partial class RegistryNode
             return 0;
         }
 
+        OnAppendSucceeded();
         Metrics.AddExpired(expiring.Count);
         LogExpired(_logger, expiring.Count);
         return expiring.Count;

@@ -28,6 +28,12 @@ public sealed partial class RegistryNode
     [LoggerMessage(EventId = 9, Level = LogLevel.Critical, Message = "The {Loop} loop stopped on an error; the node is unhealthy and must be restarted")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception, string loop);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Writes are refused: {Problem}. The node keeps serving reads and watches and retries with each write")]
+    private static partial void LogStorageFailing(ILogger logger, Exception exception, string problem);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Writes succeed again (was: {Problem})")]
+    private static partial void LogStorageRecovered(ILogger logger, string problem);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
 }

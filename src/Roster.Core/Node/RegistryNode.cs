@@ -42,6 +42,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private Task _appender = Task.CompletedTask;
     private int _disposed;
     private string? _fault;
+    private string? _storageProblem;
 
     private RegistryNode(NodeStorage storage, RegistryNodeOptions options, TimeProvider time, ILogger logger)
     {
@@ -183,11 +184,20 @@ public sealed partial class RegistryNode : IAsyncDisposable
                         if (append.IsCompletedSuccessfully)
                         {
                             node.Metrics.LogAppendLatency.Record(node._time.GetElapsedTime(started));
+                            node.OnAppendSucceeded();
                             return;
                         }
 
                         var error = append.Exception?.InnerException ?? new OperationCanceledException("The append was cancelled.");
-                        LogAppendFailed(node._logger, error, writes.Length);
+                        if (error is IOException or UnauthorizedAccessException)
+                        {
+                            error = node.OnAppendFailed(error);
+                        }
+                        else
+                        {
+                            LogAppendFailed(node._logger, error, writes.Length);
+                        }
+
                         foreach (var write in writes)
                         {
                             write.TrySetException(error);
@@ -201,6 +211,33 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>
+    /// What is wrong with the node's storage: null while writes succeed, <c>disk-full</c> or
+    /// <c>write-failed</c> after a write failed, until one succeeds again. Writes keep being tried, so the node
+    /// recovers by itself when space returns.
+    /// </summary>
+    public string? StorageProblem => Volatile.Read(ref _storageProblem);
+
+    /// <summary>Notes a failed append (logged once per outage) and returns the exception its callers get.</summary>
+    private StorageUnavailableException OnAppendFailed(Exception error)
+    {
+        var full = StorageUnavailableException.IsDiskFull(error);
+        if (Interlocked.Exchange(ref _storageProblem, full ? "disk-full" : "write-failed") is null)
+        {
+            LogStorageFailing(_logger, error, full ? "the disk is full" : "the log cannot be written");
+        }
+
+        return new StorageUnavailableException(full, error);
+    }
+
+    private void OnAppendSucceeded()
+    {
+        if (Volatile.Read(ref _storageProblem) is not null && Interlocked.Exchange(ref _storageProblem, null) is { } was)
+        {
+            LogStorageRecovered(_logger, was);
         }
     }
 

@@ -170,6 +170,10 @@ internal static class InstanceEndpoints
         {
             return Problems.Timeout();
         }
+        catch (StorageUnavailableException unavailable)
+        {
+            return Problems.StorageUnavailable(unavailable.DiskFull);
+        }
 
         var instance = outcome.Instance;
         return outcome.Status switch

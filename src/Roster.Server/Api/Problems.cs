@@ -30,6 +30,13 @@ internal static class Problems
         Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
             "The request body must be JSON (Content-Type: application/json).", "Content-Type");
 
+    public static IResult StorageUnavailable(bool diskFull) =>
+        diskFull
+            ? Result(StatusCodes.Status503ServiceUnavailable, "disk-full", "Disk full",
+                "The node's disk is full, so the change was not made (nothing changed). Retry later or on another node.", null, retryAfterSeconds: 5)
+            : Result(StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "Storage unavailable",
+                "The node could not write its log, so the change was not made (nothing changed). Retry later or on another node.", null, retryAfterSeconds: 5);
+
     public static IResult Busy() =>
         Result(StatusCodes.Status503ServiceUnavailable, "busy", "Busy",
             "The node is reading as many request bodies as its memory budget allows; retry shortly.", null, retryAfterSeconds: 1);

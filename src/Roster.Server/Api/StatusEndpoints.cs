@@ -20,6 +20,7 @@ internal static class StatusEndpoints
                 w.WriteString("nodeId"u8, node.NodeId);
                 w.WriteNumber("revision"u8, state.Revision);
                 w.WriteBoolean("ready"u8, node.IsReady);
+                w.WriteString("storage"u8, node.StorageProblem ?? "ok");
                 if (node.Fault is { } fault)
                 {
                     w.WriteString("fault"u8, fault);

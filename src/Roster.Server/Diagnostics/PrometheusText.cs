@@ -13,6 +13,8 @@ internal static class PrometheusText
         var text = new StringBuilder(4096);
         var state = node.State;
         Gauge(text, "roster_ready", "1 when the node has caught up with its log and serves watches.", node.IsReady ? 1 : 0);
+        Gauge(text, "roster_storage_full", "1 while writes are refused because the disk is full.", node.StorageProblem == "disk-full" ? 1 : 0);
+        Gauge(text, "roster_storage_failing", "1 while writes are refused because the log cannot be written (disk full or failing).", node.StorageProblem is null ? 0 : 1);
         Gauge(text, "roster_revision", "Revision of the last applied change.", state.Revision);
         Gauge(text, "roster_instances", "Registered instances.", state.InstanceCount);
         Gauge(text, "roster_leases", "Leases owned by this node.", node.Leases.Count);

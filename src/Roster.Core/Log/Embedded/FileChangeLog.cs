@@ -455,9 +455,11 @@ public sealed class FileChangeLog : IChangeLog
 
     private void RollSegment(long firstPosition)
     {
+        // The new file first: if it cannot be created (a full disk), the current segment stays usable.
         _segment.Flush(flushToDisk: true);
+        var next = OpenSegment(Path.Combine(_directory, SegmentFormat.FileName(firstPosition)));
         _segment.Dispose();
-        _segment = OpenSegment(Path.Combine(_directory, SegmentFormat.FileName(firstPosition)));
+        _segment = next;
         lock (_commitLock)
         {
             _activeSegmentFirst = firstPosition;
