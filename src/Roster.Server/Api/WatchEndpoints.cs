@@ -132,12 +132,12 @@ internal static class WatchEndpoints
     }
 
     /// <summary>
-    /// Writes the <c>disconnect</c> frame. A watcher dropped for reading too slowly then loses its connection
-    /// at once: the frame may still be queued behind what it has not read, but the node's buffers for it
-    /// must go now, and Kestrel would otherwise wait for a client that never reads (its minimum response
-    /// rate is an average since the response began, which a fast start keeps above the limit for hours).
-    /// The client resumes from the last revision it did read. Any other end gives the client a moment to
-    /// take the frame.
+    /// Writes the <c>disconnect</c> frame. A watcher dropped for reading too slowly then has
+    /// <see cref="SlowWatcherGrace"/> to read what is on its way and go; if it has not closed its end by then
+    /// its connection is aborted, so a client that never reads holds none of the node's buffers (Kestrel would
+    /// otherwise wait for it: its minimum response rate is an average since the response began, which a fast
+    /// start keeps above the limit for hours). It resumes from the last revision it did read. Any other end
+    /// gives the client a moment to take the frame.
     /// </summary>
     private static async Task EndAsync(HttpContext context, System.IO.Pipelines.PipeWriter writer, string reason, long lastRevision)
     {
@@ -157,13 +157,26 @@ internal static class WatchEndpoints
         }
         catch (OperationCanceledException) when (grace.IsCancellationRequested)
         {
-            context.Abort();
+        }
+
+        if (reason != Core.Watch.WatchEndReasons.SlowConsumer)
+        {
             return;
         }
 
-        if (reason == Core.Watch.WatchEndReasons.SlowConsumer)
+        try
         {
-            context.Abort();
+            var time = context.RequestServices.GetRequiredService<TimeProvider>();
+            await Task.Delay(SlowWatcherGrace, time, context.RequestAborted).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return; // the client read the reason and closed its end
+        }
+
+        context.Abort();
     }
+
+    /// <summary>How long a watcher dropped as too slow may take to read the rest and close.</summary>
+    internal static readonly TimeSpan SlowWatcherGrace = TimeSpan.FromSeconds(5);
 }

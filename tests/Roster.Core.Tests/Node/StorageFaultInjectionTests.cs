@@ -82,7 +82,7 @@ public sealed class StorageFaultInjectionTests(ITestOutputHelper output)
 
     private static async Task<(string Kind, string? Failure)> RunCaseAsync(PopulatedDataDirectory populated, string directory, Fault fault, bool crashLike)
     {
-        var before = Snapshot(directory);
+        var before = PopulatedDataDirectory.Snapshot(directory);
         RegistryNode node;
         try
         {
@@ -90,7 +90,7 @@ public sealed class StorageFaultInjectionTests(ITestOutputHelper output)
         }
         catch (DataDirectoryDamagedException refused)
         {
-            if (Snapshot(directory) != before)
+            if (PopulatedDataDirectory.Snapshot(directory) != before)
             {
                 return ("refused", "the refusal changed the data directory");
             }
@@ -119,12 +119,6 @@ public sealed class StorageFaultInjectionTests(ITestOutputHelper output)
                 : ("started", $"reused revision {next.Revision} (acknowledged up to {populated.Revision})");
         }
     }
-
-    private static string Snapshot(string directory) =>
-        string.Join('\n', Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) != "lock")
-            .Order(StringComparer.Ordinal)
-            .Select(f => $"{Path.GetRelativePath(directory, f)} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))}"));
 
     /// <summary>One random fault applied to one file of a data directory.</summary>
     private sealed record Fault(string File, string What, bool Deleted, bool LeavesPrefixOfNewestSegment)

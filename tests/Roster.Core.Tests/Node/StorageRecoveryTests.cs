@@ -52,7 +52,7 @@ public sealed class StorageRecoveryTests : IDisposable
         }
 
         await File.WriteAllBytesAsync(closed, bytes);
-        var before = Snapshot(populated.Path);
+        var before = PopulatedDataDirectory.Snapshot(populated.Path);
 
         var error = await Assert.ThrowsAsync<DataDirectoryDamagedException>(() => PopulatedDataDirectory.StartAsync(populated.Path));
 
@@ -61,7 +61,7 @@ public sealed class StorageRecoveryTests : IDisposable
         Assert.True(damage.FirstRevision > 1 && damage.LastRevision < populated.Revision, damage.ToString());
         Assert.Contains(Path.GetFileName(closed), error.Message, StringComparison.Ordinal);
         Assert.Contains("--accept-data-loss", error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, Snapshot(populated.Path));
+        Assert.Equal(before, PopulatedDataDirectory.Snapshot(populated.Path));
     }
 
     [Fact]
@@ -186,8 +186,4 @@ public sealed class StorageRecoveryTests : IDisposable
 
         File.WriteAllBytes(path, bytes);
     }
-
-    private static string Snapshot(string directory) =>
-        string.Join('\n', Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
-            .Select(f => $"{Path.GetRelativePath(directory, f)} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))}"));
 }

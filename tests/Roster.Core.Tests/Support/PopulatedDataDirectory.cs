@@ -86,6 +86,14 @@ internal sealed class PopulatedDataDirectory : IDisposable
             $"{ns.Name}/{s.Name} seq={s.Sequence} digest={s.Digest:x16} " +
             string.Join(',', s.Instances.Values.Select(i => $"{i.Id}@{i.Incarnation}:{i.Registration.Port}:{i.Operator.Drained}")))));
 
+    /// <summary>Every file under <paramref name="directory"/> (but the lock) with a hash of its content: equal
+    /// snapshots mean nothing was changed.</summary>
+    public static string Snapshot(string directory) =>
+        string.Join('\n', Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Where(f => System.IO.Path.GetFileName(f) != "lock")
+            .Order(StringComparer.Ordinal)
+            .Select(f => $"{System.IO.Path.GetRelativePath(directory, f)} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))}"));
+
     public static Task<Roster.Core.StateMachine.ApplyOutcome> RegisterAsync(RegistryNode node, string id, int port) =>
         node.SubmitAsync(new RegisterChange(new InstanceKey("prod", "orders", id), Registrations.Persistent(port: port), 0), CancellationToken.None);
 

@@ -124,7 +124,7 @@ public sealed class ResourceBoundsTests(Xunit.Abstractions.ITestOutputHelper out
             Assert.Equal(300, dropped);
 
             // Their connections are closed by the node, not left to clients that will never close them.
-            await Eventually.TrueAsync(() => EstablishedConnections(roster.Pid, roster.Address.Port) < 10, "the node closes the dropped watchers' connections", TimeSpan.FromSeconds(30));
+            await Eventually.TrueAsync(() => EstablishedConnections(roster.Pid, roster.Address.Port) < 10, "the node closes the dropped watchers' connections after their grace", TimeSpan.FromSeconds(40));
             var after = roster.ResidentBytes();
             output.WriteLine($"RSS {before / MiB} MiB before, {after / MiB} MiB after 300 watchers were dropped");
             Assert.True(after - before < 250 * MiB, $"RSS grew {(after - before) / MiB} MiB with 300 dropped watchers");
