@@ -108,7 +108,7 @@ public static class Names
                 : new FieldError(field, $"{field} is not a valid IPv6 address.");
         }
 
-        if (value.All(c => char.IsAsciiDigit(c) || c == '.'))
+        if (!value.AsSpan().ContainsAnyExcept(DigitsAndDots))
         {
             return IsDottedDecimal(value)
                 ? null
@@ -123,11 +123,32 @@ public static class Names
         return new FieldError(field, $"{field} must be an IPv4 address in dotted decimal, an IPv6 address or a host name.");
     }
 
-    private static bool IsDottedDecimal(string value)
+    private static readonly System.Buffers.SearchValues<char> DigitsAndDots = System.Buffers.SearchValues.Create("0123456789.");
+
+    /// <summary>Four numbers 0 to 255 without leading zeros, separated by dots. Allocates nothing: it runs on
+    /// every registration.</summary>
+    private static bool IsDottedDecimal(ReadOnlySpan<char> value)
     {
-        var parts = value.Split('.');
-        return parts.Length == 4 && parts.All(p =>
-            p.Length is >= 1 and <= 3 && (p.Length == 1 || p[0] != '0') && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255);
+        for (var part = 0; part < 4; part++)
+        {
+            var end = value.IndexOf('.');
+            if ((end < 0) != (part == 3))
+            {
+                return false;
+            }
+
+            var digits = end < 0 ? value : value[..end];
+            if (digits.Length is 0 or > 3 || (digits.Length > 1 && digits[0] == '0')
+                || !int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                || number > 255)
+            {
+                return false;
+            }
+
+            value = end < 0 ? default : value[(end + 1)..];
+        }
+
+        return true;
     }
 
     private static bool IsHostName(string value)

@@ -15,7 +15,15 @@ namespace Roster.Server.Api;
 /// </summary>
 internal static class JsonBody
 {
-    public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, int maxBytes)
+    /// <summary>Bodies at least this large (or of unknown length) are parsed as they stream when the caller
+    /// allows it; smaller ones are buffered, which is faster.</summary>
+    private const long StreamingThreshold = 1024 * 1024;
+
+    /// <param name="context">The request.</param>
+    /// <param name="type">What the body holds.</param>
+    /// <param name="maxBytes">Larger bodies are refused with 413.</param>
+    /// <param name="streamLarge">Parse a large body as it arrives instead of buffering it whole (renewals).</param>
+    public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, int maxBytes, bool streamLarge = false)
         where T : class
     {
         var request = context.Request;
@@ -26,10 +34,16 @@ internal static class JsonBody
 
         if (request.ContentLength > maxBytes)
         {
+            CloseAfterResponse(context);
             return (null, Problems.TooLarge(maxBytes));
         }
 
         var budget = context.RequestServices.GetRequiredService<RequestBodyBudget>();
+        if (streamLarge && request.ContentLength is null or >= StreamingThreshold)
+        {
+            return await ReadStreamingAsync(context, type, maxBytes, budget).ConfigureAwait(false);
+        }
+
         long reserved = 0;
         CancellationTokenSource? deadline = null;
         var reader = request.BodyReader;
@@ -42,6 +56,7 @@ internal static class JsonBody
                 if (length > maxBytes)
                 {
                     reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                    CloseAfterResponse(context);
                     return (null, Problems.TooLarge(maxBytes));
                 }
 
@@ -52,6 +67,7 @@ internal static class JsonBody
                     if (!budget.TryReserve(wanted - reserved))
                     {
                         reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                        CloseAfterResponse(context);
                         return (null, Problems.Busy());
                     }
 
@@ -84,18 +100,11 @@ internal static class JsonBody
         }
         catch (OperationCanceledException) when (deadline?.IsCancellationRequested == true && !context.RequestAborted.IsCancellationRequested)
         {
-            BadInputLog.Refused(context, "body-timeout");
-            return (null, Problems.Result(StatusCodes.Status408RequestTimeout, "body-timeout", "Body too slow",
-                $"The request body did not arrive within {budget.ReadTimeout.TotalSeconds:0} s.", "body"));
+            return (null, BodyTimedOut(context, budget));
         }
         catch (Exception ex) when (ex is BadHttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
         {
-            // Malformed framing (a chunk size that cannot be, a body shorter than Content-Length) or a body
-            // below the minimum data rate: the client's fault, answered as such. Kestrel reports some framing
-            // errors as a plain IOException ("Bad chunk size data" for ffffffffffffffff).
-            BadInputLog.Refused(context, "malformed-body");
-            var status = ex is BadHttpRequestException { StatusCode: >= 400 and < 500 } bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
-            return (null, Problems.Result(status, "malformed-body", "Malformed body", $"The request body could not be read: {ex.Message}", "body"));
+            return (null, MalformedBody(context, ex));
         }
         finally
         {
@@ -104,15 +113,85 @@ internal static class JsonBody
         }
     }
 
+    /// <summary>Parses the body as it arrives, through a reader that applies the size limit and the budget.</summary>
+    private static async Task<(T? Value, IResult? Problem)> ReadStreamingAsync<T>(HttpContext context, JsonTypeInfo<T> type, int maxBytes, RequestBodyBudget budget)
+        where T : class
+    {
+        using var metered = new MeteredBodyReader(context.Request.BodyReader, budget, maxBytes);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(budget.ReadTimeout);
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync(metered, type, deadline.Token).ConfigureAwait(false);
+            return value is null
+                ? (null, Problems.Invalid("body", "The request body must be a JSON object."))
+                : (value, null);
+        }
+        catch (MeteredBodyReader.BodyLimitException limit)
+        {
+            CloseAfterResponse(context);
+            return (null, limit.TooLarge ? Problems.TooLarge(maxBytes) : Problems.Busy());
+        }
+        catch (JsonException ex)
+        {
+            var field = FieldOf(ex);
+            return (null, Problems.Invalid(field, Describe(ex, field)));
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            return (null, BodyTimedOut(context, budget));
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            return (null, MalformedBody(context, ex));
+        }
+    }
+
+    /// <summary>
+    /// A refusal before the whole body was read leaves the rest of it on the connection: ask the client not
+    /// to reuse the connection (and Kestrel to close it) rather than read and discard megabytes.
+    /// </summary>
+    internal static void CloseAfterResponse(HttpContext context)
+    {
+        if (HttpProtocol.IsHttp11(context.Request.Protocol) && !context.Response.HasStarted)
+        {
+            context.Response.Headers.Connection = "close";
+        }
+    }
+
+    private static IResult BodyTimedOut(HttpContext context, RequestBodyBudget budget)
+    {
+        CloseAfterResponse(context);
+        BadInputLog.Refused(context, "body-timeout");
+        return Problems.Result(StatusCodes.Status408RequestTimeout, "body-timeout", "Body too slow",
+            $"The request body did not arrive within {budget.ReadTimeout.TotalSeconds:0} s.", "body");
+    }
+
+    /// <summary>
+    /// Malformed framing (a chunk size that cannot be, a body shorter than Content-Length) or a body below the
+    /// minimum data rate: the client's fault, answered as such. Kestrel reports some framing errors as a plain
+    /// IOException ("Bad chunk size data" for ffffffffffffffff).
+    /// </summary>
+    private static IResult MalformedBody(HttpContext context, Exception ex)
+    {
+        CloseAfterResponse(context);
+        BadInputLog.Refused(context, "malformed-body");
+        var status = ex is BadHttpRequestException { StatusCode: >= 400 and < 500 } bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+        return Problems.Result(status, "malformed-body", "Malformed body", $"The request body could not be read: {ex.Message}", "body");
+    }
+
     /// <summary>Content type, charset, and framing a server must not guess about.</summary>
     private static IResult? CheckFraming(HttpRequest request)
     {
-        if (!request.HasJsonContentType() || !MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType))
+        if (!request.HasJsonContentType())
         {
             return Problems.UnsupportedMediaType();
         }
 
-        var charset = mediaType.Charset;
+        // Parameters are rare: parse them (which allocates) only when there are some.
+        var charset = request.ContentType!.Contains(';', StringComparison.Ordinal) && MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            ? mediaType.Charset
+            : default;
         if (charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
         {
             return Problems.Result(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
@@ -205,6 +284,11 @@ internal static class JsonBody
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
         {
             return $"'{field}' is not a field of this request.";
+        }
+
+        if (message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
+        {
+            return "The request body is empty; a JSON object is required.";
         }
 
         if (message.Contains("maximum configured depth", StringComparison.Ordinal))

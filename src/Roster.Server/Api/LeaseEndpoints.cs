@@ -20,10 +20,11 @@ internal static class LeaseEndpoints
         var (token, unauthenticated) = auth.Authenticate(context);
         if (unauthenticated is not null)
         {
+            JsonBody.CloseAfterResponse(context);
             return unauthenticated;
         }
 
-        var (body, problem) = await JsonBody.ReadAsync(context, ApiJsonContext.Default.RenewRequest, MaxRenewBody).ConfigureAwait(false);
+        var (body, problem) = await JsonBody.ReadAsync(context, ApiJsonContext.Default.RenewRequest, MaxRenewBody, streamLarge: true).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;

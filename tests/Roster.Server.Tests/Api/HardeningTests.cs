@@ -116,6 +116,68 @@ public sealed class HardeningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LargeOrChunkedRenewals_AreParsedAsTheyArrive_WithTheSameAnswersAndLimits()
+    {
+        var incarnation = (await _open.GetJsonAsync(Instance)).GetProperty("incarnation").GetInt64();
+        string Renewal(int count, string? badAt = null) =>
+            "{\"leases\":[" + string.Join(',', Enumerable.Range(0, count).Select(i =>
+                $"{{\"namespace\":\"prod\",\"service\":\"orders\",\"id\":\"a1\",\"incarnation\":{(i == 3 && badAt is not null ? badAt : incarnation)}}}")) + "]}";
+
+        // 20,000 leases, about 1.4 MB: over the streaming threshold, with a length and without one.
+        var large = Renewal(20_000);
+        foreach (var chunked in new[] { false, true })
+        {
+            using var response = await _open.Client.PostAsync(new Uri(Renew, UriKind.Relative), Body(large, chunked));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(20_000, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ok").GetInt32());
+        }
+
+        using (var bad = await _open.Client.PostAsync(new Uri(Renew, UriKind.Relative), Body(Renewal(10, badAt: "\"x\""), chunked: true)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Equal("leases[3].incarnation", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        }
+
+        using (var empty = await _open.Client.PostAsync(new Uri(Renew, UriKind.Relative), Body(string.Empty, chunked: true)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+            Assert.Equal("body", (await empty.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+        }
+
+        // Refused part way: the answer closes the connection (the rest of the body was never read), and the
+        // client's next request goes out on a new one.
+        using (var huge = await _open.Client.PostAsync(new Uri(Renew, UriKind.Relative), Body(Renewal(130_000), chunked: true)))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+            Assert.True(huge.Headers.ConnectionClose);
+        }
+
+        using (var after = await _open.Client.PostAsync(new Uri(Renew, UriKind.Relative), Body(Renewal(5), chunked: false)))
+        {
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        }
+    }
+
+    private static HttpContent Body(string json, bool chunked)
+    {
+        HttpContent content = chunked ? new UnknownLengthContent(Encoding.UTF8.GetBytes(json)) : new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    /// <summary>A body whose length is not announced, so it travels chunked.</summary>
+    private sealed class UnknownLengthContent(byte[] bytes) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task Deregister_AnswersWithTheRevisionOfTheChange()
     {
         using var created = await _open.RegisterAsync("prod", "orders", "leaving", new { address = "10.0.0.9", port = 90 });
