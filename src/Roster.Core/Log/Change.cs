@@ -26,6 +26,17 @@ public sealed record ExpireChange(InstanceKey Key, long Incarnation) : Change(Ke
 /// <summary>Change the operator state of an existing instance.</summary>
 public sealed record OperatorChange(InstanceKey Key, OperatorPatch Patch) : Change(Key);
 
+/// <summary>
+/// A position that carries no change: a shared log's reader puts it where a copy of a batch already applied
+/// was stored (a publish retried after a lost confirm), so the revision still moves past it on every node
+/// and a node knows it has read that far. Never written to a log.
+/// </summary>
+public sealed record SkippedCopy() : Change(default(InstanceKey))
+{
+    /// <summary>The envelope of a skipped copy: no origin, and nobody waits for it.</summary>
+    public static ChangeEnvelope Envelope { get; } = new(string.Empty, 0, new SkippedCopy());
+}
+
 /// <summary>A change as it travels through the log: who appended it, so that node can answer its caller.</summary>
 /// <param name="Origin">The node id that appended it; that node owns the resulting lease.</param>
 /// <param name="RequestId">Unique per origin; 0 when nobody waits for the outcome.</param>

@@ -5,16 +5,24 @@ namespace Roster.Core.Log;
 /// strictly increasing (not necessarily contiguous) and the same for every reader.
 /// <para>
 /// Implementations: <see cref="Embedded.FileChangeLog"/> (one node, under the data directory),
-/// <see cref="InMemoryChangeLog"/> (no durability), and a RabbitMQ stream for a cluster.
+/// <see cref="InMemoryChangeLog"/> (no durability), and <see cref="Stream.StreamChangeLog"/> (a node of a
+/// cluster, on a stream every node appends to and reads).
 /// </para>
 /// </summary>
 public interface IChangeLog : IAsyncDisposable
 {
     /// <summary>
-    /// Appends <paramref name="entries"/> in order and completes once they are durable, with the position
-    /// of each. Entries appended by one call are never interleaved with another call's.
+    /// Appends <paramref name="entries"/> as one batch and completes once they are durable. An append learns
+    /// no positions (a stream's publisher confirm carries none): the node learns what became of its entries by
+    /// reading, and answers its callers from what it applies. Entries of one call are never interleaved with
+    /// another call's and are read back together.
+    /// <para>
+    /// Failures: <see cref="LogAppendUncertainException"/> means the batch may still appear (its callers keep
+    /// waiting for it); any other exception means it was not stored. A batch may be stored more than once
+    /// (a retried publish): the log's readers hand each over only once, identically for every reader.
+    /// </para>
     /// </summary>
-    Task<long[]> AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken);
+    Task AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken);
 
     /// <summary>
     /// Reads committed entries whose position is at least <paramref name="fromPosition"/>, in order and in

@@ -17,18 +17,16 @@ public sealed class InMemoryChangeLog : IChangeLog
 
     public InMemoryChangeLog(long lastPosition = 0) => _lastPosition = lastPosition;
 
-    public Task<long[]> AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken)
+    public Task AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
         cancellationToken.ThrowIfCancellationRequested();
         var records = new LogRecord[entries.Count];
-        var positions = new long[entries.Count];
         lock (_appendLock)
         {
             for (var i = 0; i < records.Length; i++)
             {
-                positions[i] = ++_lastPosition;
-                records[i] = new LogRecord(positions[i], entries[i]);
+                records[i] = new LogRecord(++_lastPosition, entries[i]);
             }
 
             // Under the lock so batches reach the reader in position order. An unbounded channel's
@@ -36,7 +34,7 @@ public sealed class InMemoryChangeLog : IChangeLog
             ObjectDisposedException.ThrowIf(!_committed.Writer.TryWrite(records), this);
         }
 
-        return Task.FromResult(positions);
+        return Task.CompletedTask;
     }
 
     public async IAsyncEnumerable<IReadOnlyList<LogRecord>> ReadAsync(

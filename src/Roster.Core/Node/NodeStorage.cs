@@ -34,6 +34,10 @@ public sealed partial class NodeStorage : IAsyncDisposable
     public static NodeStorage InMemory() =>
         new(new InMemoryChangeLog(), null, null, RegistryIdentity.CreateNew(), null);
 
+    /// <summary>A node of a cluster: <paramref name="log"/> is its connection to the stream every node shares,
+    /// and <paramref name="identity"/> names the cluster's registry and this node.</summary>
+    public static NodeStorage ForCluster(IChangeLog log, RegistryIdentity identity) => new(log, null, null, identity, null);
+
     public static Task<NodeStorage> OpenDirectoryAsync(string dataDirectory, CancellationToken cancellationToken) =>
         OpenDirectoryAsync(dataDirectory, new DataDirectoryOptions(), cancellationToken);
 

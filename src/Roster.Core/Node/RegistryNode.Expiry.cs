@@ -90,7 +90,7 @@ public sealed partial class RegistryNode
         }
         catch (Exception ex) when (ex is IOException or TimeoutException)
         {
-            if (ex is IOException)
+            if (ex is IOException and not LogAppendUncertainException)
             {
                 OnAppendFailed(ex);
             }

@@ -34,6 +34,9 @@ public sealed partial class RegistryNode
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Writes succeed again (was: {Problem})")]
     private static partial void LogStorageRecovered(ILogger logger, string problem);
 
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "The outcome of appending {Count} changes is unknown; their callers wait for the log to show it")]
+    private static partial void LogAppendUncertain(ILogger logger, Exception exception, int count);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
 }

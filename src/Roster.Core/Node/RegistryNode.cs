@@ -74,6 +74,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     public RegistryNodeOptions Options => _options;
 
+    /// <summary>The change log this node appends to and applies from.</summary>
+    internal IChangeLog Log => _storage.Log;
+
     /// <summary>The latest applied state. Immutable; reading it never locks.</summary>
     public RegistryState State => Watches.State;
 
@@ -189,6 +192,14 @@ public sealed partial class RegistryNode : IAsyncDisposable
                         }
 
                         var error = append.Exception?.InnerException ?? new OperationCanceledException("The append was cancelled.");
+                        if (error is LogAppendUncertainException)
+                        {
+                            // The batch may still be stored: its callers are answered by the applier if it
+                            // is, or by their deadline if not. Never a wrong answer from here.
+                            LogAppendUncertain(node._logger, error, writes.Length);
+                            return;
+                        }
+
                         if (error is IOException or UnauthorizedAccessException)
                         {
                             error = node.OnAppendFailed(error);

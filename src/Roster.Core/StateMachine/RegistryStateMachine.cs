@@ -24,6 +24,12 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);
         }
 
+        if (change is SkippedCopy)
+        {
+            State = State with { Revision = position };
+            return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);
+        }
+
         var key = change.Key;
         var service = State.FindService(key.Namespace, key.Service) ?? ServiceState.Create(key.Service);
         service.Instances.TryGetValue(key.Id, out var existing);

@@ -126,6 +126,10 @@ public sealed class FileChangeLog : IChangeLog
         return new FileChangeLog(directory, segmentBytes, stream, activeFirst, lastPosition);
     }
 
+    Task IChangeLog.AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken) => AppendAsync(entries, cancellationToken);
+
+    /// <summary>Appends <paramref name="entries"/> (see <see cref="IChangeLog.AppendAsync"/>); this log knows the
+    /// positions it gives them, and returns them.</summary>
     public Task<long[]> AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
