@@ -23,6 +23,13 @@ public sealed record DeregisterChange(InstanceKey Key, long ExpectedIncarnation)
 /// <summary>Remove an instance whose lease ran out. Ignored unless <paramref name="Incarnation"/> is still current.</summary>
 public sealed record ExpireChange(InstanceKey Key, long Incarnation) : Change(Key);
 
+/// <summary>
+/// Take over the lease of <paramref name="Incarnation"/>: its renewals now arrive at the node that appends
+/// this (the envelope's origin), which becomes the only node that may expire it. Ignored unless that
+/// incarnation is still current. Nothing a client sees changes.
+/// </summary>
+public sealed record ClaimLeaseChange(InstanceKey Key, long Incarnation) : Change(Key);
+
 /// <summary>Change the operator state of an existing instance.</summary>
 public sealed record OperatorChange(InstanceKey Key, OperatorPatch Patch) : Change(Key);
 

@@ -153,7 +153,7 @@ public sealed partial class NodeStorage : IAsyncDisposable
             foreach (var record in batch)
             {
                 events.Clear();
-                machine.Apply(record.Position, record.Envelope.Change, events);
+                machine.Apply(record.Position, record.Envelope.Change, events, record.Envelope.Origin);
             }
         }
 

@@ -27,7 +27,7 @@ public sealed partial class RegistryNode
                 foreach (var record in batch)
                 {
                     var envelope = record.Envelope;
-                    var outcome = _machine.Apply(record.Position, envelope.Change, events);
+                    var outcome = _machine.Apply(record.Position, envelope.Change, events, envelope.Origin);
                     UpdateLeases(envelope, outcome);
                     if (envelope.Origin == NodeId && envelope.RequestId != 0 && _waiters.TryRemove(envelope.RequestId, out var waiter))
                     {
@@ -57,26 +57,29 @@ public sealed partial class RegistryNode
         }
     }
 
-    /// <summary>Keeps the lease table in step with the applied state. Runs on the applier only.</summary>
+    /// <summary>
+    /// Keeps the lease table in step with the applied state: this node holds a lease for exactly the leased
+    /// instances it owns (see <see cref="InstanceRecord.Owner"/>). Runs on the applier only.
+    /// </summary>
     private void UpdateLeases(ChangeEnvelope envelope, ApplyOutcome outcome)
     {
         var before = outcome.Previous;
         switch (outcome.Status)
         {
             case OutcomeStatus.Created or OutcomeStatus.Updated or OutcomeStatus.Unchanged
-                when envelope.Change is RegisterChange && outcome.Instance is { } instance:
+                when envelope.Change is RegisterChange or ClaimLeaseChange && outcome.Instance is { } instance:
                 if (before is not null && before.Incarnation != instance.Incarnation)
                 {
                     Leases.Remove(before.Incarnation);
                 }
 
-                // The node that accepted the registration owns its lease; registering again renews it.
-                if (instance.Registration.Kind == InstanceKind.Persistent)
+                if (instance.Registration.Kind == InstanceKind.Persistent || !OwnsLease(instance))
                 {
                     Leases.Remove(instance.Incarnation);
                 }
                 else if (envelope.Origin == NodeId)
                 {
+                    // Registered or claimed here: the lease runs from now.
                     Leases.Put(envelope.Change.Key, instance);
                 }
 
@@ -86,6 +89,10 @@ public sealed partial class RegistryNode
                 break;
         }
     }
+
+    /// <summary>Whether this node holds <paramref name="instance"/>'s lease (an unknown owner, from an older
+    /// checkpoint, counts as this node's, as it did before owners were recorded).</summary>
+    private bool OwnsLease(InstanceRecord instance) => instance.Owner.Length == 0 || instance.Owner == NodeId;
 
     private void MaybeStartCheckpoint()
     {

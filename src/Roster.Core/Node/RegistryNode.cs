@@ -334,7 +334,57 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
 
         // The current incarnation with no lease here: a persistent instance needs none.
-        return instance.Registration.Kind == InstanceKind.Persistent ? RenewStatus.Ok : RenewStatus.Unknown;
+        if (instance.Registration.Kind == InstanceKind.Persistent)
+        {
+            return RenewStatus.Ok;
+        }
+
+        if (instance.Owner.Length > 0 && instance.Owner != NodeId)
+        {
+            // The provider failed over to this node: hold the lease here at once, and move its ownership with
+            // a log entry, after which the old owner can no longer expire it.
+            ClaimLease(key, instance);
+            return RenewStatus.Ok;
+        }
+
+        return RenewStatus.Unknown;
+    }
+
+    /// <summary>Instances whose lease this node has claimed and whose claim it has not applied yet.</summary>
+    private readonly ConcurrentDictionary<InstanceKey, long> _pendingClaims = new();
+
+    /// <summary>
+    /// Appends a claim of <paramref name="instance"/>'s lease, once per instance until it is applied or fails.
+    /// The lease itself is created by the applier when the claim is applied (leases have one writer); until
+    /// then the old owner's lease still runs from the provider's last renewal there.
+    /// </summary>
+    private void ClaimLease(in InstanceKey key, InstanceRecord instance)
+    {
+        if (!_pendingClaims.TryAdd(key, instance.Incarnation))
+        {
+            return;
+        }
+
+        // A request id and a place among the waiters, so the deadline sweep ends a claim whose append was
+        // lost; either way the next renewal may claim again.
+        var requestId = Interlocked.Increment(ref _nextRequestId);
+        var claim = new PendingWrite(new ChangeEnvelope(NodeId, requestId, new ClaimLeaseChange(key, instance.Incarnation)), _time.GetTimestamp());
+        _waiters[requestId] = claim;
+        _ = claim.Task.ContinueWith(
+            static (task, state) =>
+            {
+                var (node, claimed, id) = ((RegistryNode, InstanceKey, long))state!;
+                node._waiters.TryRemove(id, out _);
+                node._pendingClaims.TryRemove(claimed, out _);
+            },
+            (this, key, requestId),
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
+        if (!_submissions.Writer.TryWrite(claim))
+        {
+            claim.TrySetException(new NodeNotReadyException());
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -367,7 +417,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             {
                 foreach (var instance in service.Instances.Values)
                 {
-                    if (instance.Registration.Kind == InstanceKind.Ephemeral)
+                    if (instance.Registration.Kind == InstanceKind.Ephemeral && OwnsLease(instance))
                     {
                         Leases.Put(new InstanceKey(ns.Name, service.Name, instance.Id), instance);
                     }

@@ -18,6 +18,7 @@ internal static class ChangeCodec
         Deregister = 2,
         Expire = 3,
         Operator = 4,
+        ClaimLease = 5,
     }
 
     [Flags]
@@ -43,6 +44,7 @@ internal static class ChangeCodec
             DeregisterChange => ChangeType.Deregister,
             ExpireChange => ChangeType.Expire,
             OperatorChange => ChangeType.Operator,
+            ClaimLeaseChange => ChangeType.ClaimLease,
             _ => throw new ArgumentException($"Unknown change type {change.GetType().Name}.", nameof(envelope)),
         }));
         e.WriteString(envelope.Origin);
@@ -62,6 +64,9 @@ internal static class ChangeCodec
                 break;
             case OperatorChange op:
                 WritePatch(e, op.Patch);
+                break;
+            case ClaimLeaseChange claim:
+                e.WriteVarInt64(claim.Incarnation);
                 break;
         }
     }
@@ -85,6 +90,7 @@ internal static class ChangeCodec
             ChangeType.Deregister => new DeregisterChange(key, d.ReadVarInt64()),
             ChangeType.Expire => new ExpireChange(key, d.ReadVarInt64()),
             ChangeType.Operator => new OperatorChange(key, ReadPatch(ref d)),
+            ChangeType.ClaimLease => new ClaimLeaseChange(key, d.ReadVarInt64()),
             _ => throw new InvalidDataException($"Unknown change type {(byte)type}."),
         };
         return new ChangeEnvelope(origin, requestId, change);

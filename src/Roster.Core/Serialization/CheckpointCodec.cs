@@ -9,7 +9,8 @@ namespace Roster.Core.Serialization;
 /// <summary>Binary form of a <see cref="Checkpoint"/>. Checksummed by the file that holds it.</summary>
 internal static class CheckpointCodec
 {
-    private const byte FormatVersion = 1;
+    // 2 added each instance's lease owner; version 1 is still read (owners unknown).
+    private const byte FormatVersion = 2;
 
     // Runs rarely but over the whole registry: optimize at once instead of starting from tier-0 code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -63,7 +64,7 @@ internal static class CheckpointCodec
     {
         var d = new BinaryDecoder(input);
         var version = d.ReadByte();
-        if (version != FormatVersion)
+        if (version is not (1 or FormatVersion))
         {
             throw new InvalidDataException($"Unknown checkpoint format version {version}.");
         }
@@ -93,7 +94,7 @@ internal static class CheckpointCodec
                 var count = d.ReadVarInt32();
                 for (var i = 0; i < count; i++)
                 {
-                    var instance = ReadInstance(ref d);
+                    var instance = ReadInstance(ref d, version);
                     instances[instance.Id] = instance;
                     digest ^= instance.Hash;
                 }
@@ -117,7 +118,7 @@ internal static class CheckpointCodec
             var digest = d.ReadUInt64();
             var kind = (ChangeEventKind)d.ReadByte();
             var reason = (DeleteReason)d.ReadByte();
-            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d), reason));
+            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d, version), reason));
         }
 
         return new Checkpoint(new RegistryState(revision, namespaces.ToImmutable(), instanceCount), history, coveredFrom);
@@ -130,13 +131,17 @@ internal static class CheckpointCodec
         ChangeCodec.WriteOperator(e, instance.Operator);
         e.WriteVarInt64(instance.Incarnation);
         e.WriteVarInt64(instance.Revision);
+        e.WriteString(instance.Owner);
     }
 
-    private static InstanceRecord ReadInstance(ref BinaryDecoder d)
+    private static InstanceRecord ReadInstance(ref BinaryDecoder d, byte version)
     {
         var id = d.ReadString();
         var registration = ChangeCodec.ReadRegistration(ref d);
         var op = ChangeCodec.ReadOperator(ref d);
-        return new InstanceRecord(id, registration, op, d.ReadVarInt64(), d.ReadVarInt64());
+        var incarnation = d.ReadVarInt64();
+        var revision = d.ReadVarInt64();
+        var owner = version >= 2 ? Validation.StringPool.Shared.Intern(d.ReadString()) : string.Empty;
+        return new InstanceRecord(id, registration, op, incarnation, revision, owner);
     }
 }

@@ -1,5 +1,6 @@
 using Roster.Core.Log;
 using Roster.Core.Model;
+using Roster.Core.Validation;
 
 namespace Roster.Core.StateMachine;
 
@@ -12,10 +13,11 @@ internal sealed class RegistryStateMachine(RegistryState initial)
     public RegistryState State { get; private set; } = initial;
 
     /// <summary>
-    /// Applies the entry at <paramref name="position"/>. Positions at or below the current revision were
-    /// applied before and are ignored, so a log replayed from an earlier point converges.
+    /// Applies the entry at <paramref name="position"/>, appended by node <paramref name="origin"/>. Positions at
+    /// or below the current revision were applied before and are ignored, so a log replayed from an earlier
+    /// point converges.
     /// </summary>
-    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events)
+    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events, string origin = "")
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentNullException.ThrowIfNull(events);
@@ -35,9 +37,10 @@ internal sealed class RegistryStateMachine(RegistryState initial)
         service.Instances.TryGetValue(key.Id, out var existing);
         var outcome = change switch
         {
-            RegisterChange register => ApplyRegister(position, key, register, service, existing, events),
+            RegisterChange register => ApplyRegister(position, key, register, service, existing, events, StringPool.Shared.Intern(origin)),
             DeregisterChange deregister => ApplyDeregister(position, key, deregister, service, existing, events),
-            ExpireChange expire => ApplyExpire(position, key, expire, service, existing, events),
+            ExpireChange expire => ApplyExpire(position, key, expire, service, existing, events, origin),
+            ClaimLeaseChange claim => ApplyClaim(position, key, claim, service, existing, StringPool.Shared.Intern(origin)),
             OperatorChange op => ApplyOperator(position, key, op, service, existing, events),
             _ => throw new ArgumentException($"Unknown change type {change.GetType().Name}.", nameof(change)),
         } with { Previous = existing };
@@ -52,7 +55,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
     }
 
     private ApplyOutcome ApplyRegister(
-        long position, InstanceKey key, RegisterChange register, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events)
+        long position, InstanceKey key, RegisterChange register, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events, string origin)
     {
         if (register.ExpectedIncarnation != 0)
         {
@@ -69,13 +72,16 @@ internal sealed class RegistryStateMachine(RegistryState initial)
 
         if (existing is not null && existing.Registration == register.Registration)
         {
-            // An identical registration is idempotent: same incarnation, no event.
-            return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
+            // An identical registration is idempotent: same incarnation, no event. The provider now talks
+            // to the node that appended it, which takes over the lease.
+            var owned = existing.WithOwner(origin);
+            ReplaceSilently(position, key, service, owned);
+            return new ApplyOutcome(OutcomeStatus.Unchanged, owned, position);
         }
 
         var updated = existing is not null && register.ExpectedIncarnation != 0
-            ? existing.WithRegistration(register.Registration, position)
-            : new InstanceRecord(key.Id, register.Registration, service.OperatorFor(key.Id), incarnation: position, revision: position);
+            ? existing.WithRegistration(register.Registration, position, origin)
+            : new InstanceRecord(key.Id, register.Registration, service.OperatorFor(key.Id), incarnation: position, revision: position, origin);
         Upsert(position, key, service, existing, updated, events);
         return new ApplyOutcome(existing is null ? OutcomeStatus.Created : OutcomeStatus.Updated, updated, position);
     }
@@ -99,7 +105,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
     }
 
     private ApplyOutcome ApplyExpire(
-        long position, InstanceKey key, ExpireChange expire, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events)
+        long position, InstanceKey key, ExpireChange expire, ServiceState service, InstanceRecord? existing, List<ChangeEvent> events, string origin)
     {
         if (existing is null || existing.Incarnation != expire.Incarnation)
         {
@@ -107,8 +113,38 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
         }
 
+        if (existing.Owner.Length > 0 && origin.Length > 0 && existing.Owner != origin)
+        {
+            // Another node took the lease over before this expiry arrived: its renewals keep the instance.
+            return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
+        }
+
         Remove(position, key, service, existing, DeleteReason.Expired, events);
         return new ApplyOutcome(OutcomeStatus.Deleted, existing, position);
+    }
+
+    private ApplyOutcome ApplyClaim(long position, InstanceKey key, ClaimLeaseChange claim, ServiceState service, InstanceRecord? existing, string origin)
+    {
+        if (existing is null || existing.Incarnation != claim.Incarnation)
+        {
+            return new ApplyOutcome(OutcomeStatus.NotFound, existing, position);
+        }
+
+        var owned = existing.WithOwner(origin);
+        ReplaceSilently(position, key, service, owned);
+        return new ApplyOutcome(OutcomeStatus.Unchanged, owned, position);
+    }
+
+    /// <summary>Replaces an instance with one that differs in nothing a client sees (its lease owner): no event,
+    /// no sequence, the same digest.</summary>
+    private void ReplaceSilently(long position, InstanceKey key, ServiceState service, InstanceRecord replacement)
+    {
+        if (ReferenceEquals(service.Instances[key.Id], replacement))
+        {
+            return;
+        }
+
+        Publish(position, key.Namespace, service with { Instances = service.Instances.SetItem(key.Id, replacement) }, 0);
     }
 
     private ApplyOutcome ApplyOperator(

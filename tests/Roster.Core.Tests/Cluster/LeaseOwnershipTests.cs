@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Roster.Core.Log;
+using Roster.Core.Log.Stream;
+using Roster.Core.Model;
+using Roster.Core.Node;
+using Roster.Core.Tests.Support;
+
+namespace Roster.Core.Tests.Cluster;
+
+/// <summary>
+/// Lease ownership as replicated state, on two nodes sharing one stream: a provider that fails over and
+/// renews at another node keeps its instance, because its lease moves there with a log entry and the old
+/// owner can no longer expire it; when it stops renewing, the new owner expires it.
+/// </summary>
+public sealed class LeaseOwnershipTests : IAsyncLifetime
+{
+    private static readonly InstanceKey Key = new("prod", "orders", "a1");
+    private readonly ManualTimeProvider _time = new();
+    private readonly InProcessBroker _broker = new();
+    private RegistryNode _first = null!;
+    private RegistryNode _second = null!;
+
+    public async Task InitializeAsync()
+    {
+        // Off any round value: the lease wheel's slots are 100 ms wide.
+        _time.Advance(TimeSpan.FromMilliseconds(3_337));
+        _first = await StartAsync("01");
+        _second = await StartAsync("02");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _first.DisposeAsync();
+        await _second.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task RenewalsAtAnotherNode_MoveTheLease_SoTheOldOwnerNeverExpiresIt()
+    {
+        var incarnation = (await _first.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None)).Instance!.Incarnation;
+        await Eventually.TrueAsync(() => _second.State.FindInstance(Key) is not null, "the second node applies the registration");
+        Assert.Equal(_first.NodeId, _second.State.FindInstance(Key)!.Owner);
+        Assert.Equal((1, 0), (_first.Leases.Count, _second.Leases.Count));
+
+        // The provider fails over: its renewals now arrive at the second node.
+        _time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(Roster.Core.Leases.RenewStatus.Ok, _second.Renew(Key, incarnation));
+        await Eventually.TrueAsync(
+            () => _first.State.FindInstance(Key)?.Owner == _second.NodeId && _second.Leases.Count == 1 && _first.Leases.Count == 0,
+            "the lease moves to the second node on both nodes");
+
+        // Well past the TTL since the last renewal at the first node: it expires nothing.
+        _time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(Roster.Core.Leases.RenewStatus.Ok, _second.Renew(Key, incarnation));
+        Assert.Equal(0, await _first.ExpireDueLeasesAsync(CancellationToken.None));
+
+        // Even an expiry the first node had already written (it raced the claim) no longer removes it.
+        await _first.Log.AppendAsync([new ChangeEnvelope(_first.NodeId, 0, new ExpireChange(Key, incarnation))], CancellationToken.None);
+        var afterRace = await _first.Log.GetLastPositionAsync(CancellationToken.None);
+        await Eventually.TrueAsync(() => _first.State.Revision >= afterRace && _second.State.Revision >= afterRace, "both nodes apply the late expiry");
+        Assert.NotNull(_first.State.FindInstance(Key));
+        Assert.NotNull(_second.State.FindInstance(Key));
+
+        // The provider dies: the new owner expires the instance one TTL after its last renewal.
+        _time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal(1, await _second.ExpireDueLeasesAsync(CancellationToken.None));
+        await Eventually.TrueAsync(() => _first.State.FindInstance(Key) is null && _second.State.FindInstance(Key) is null, "both nodes remove it");
+    }
+
+    [Fact]
+    public async Task AProviderThatRegistersAgainAtAnotherNode_MovesItsLeaseThere()
+    {
+        await _first.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None);
+        await Eventually.TrueAsync(() => _second.State.FindInstance(Key) is not null, "the second node applies the registration");
+
+        // The same registration again, at the second node: nothing a client sees changes, the owner does.
+        var again = await _second.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None);
+        Assert.Equal(Roster.Core.StateMachine.OutcomeStatus.Unchanged, again.Status);
+        await Eventually.TrueAsync(() => _first.State.FindInstance(Key)?.Owner == _second.NodeId && _first.Leases.Count == 0, "the first node lets the lease go");
+        Assert.Equal(1, _second.Leases.Count);
+        Assert.Equal(1, _first.State.FindService("prod", "orders")!.Sequence);
+    }
+
+    private async Task<RegistryNode> StartAsync(string id)
+    {
+        var nodeId = id.PadLeft(32, '0');
+        var storage = NodeStorage.ForCluster(new StreamChangeLog(_broker, nodeId), new RegistryIdentity("c0ffee00c0ffee00c0ffee00c0ffee00", nodeId));
+        var options = new RegistryNodeOptions { KeepAliveInterval = TimeSpan.FromDays(1), ExpiryScanInterval = TimeSpan.FromDays(1) };
+        var node = await RegistryNode.StartAsync(storage, options, _time, NullLogger.Instance, CancellationToken.None);
+        await node.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
+        return node;
+    }
+}
