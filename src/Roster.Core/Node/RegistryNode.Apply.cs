@@ -36,6 +36,9 @@ public sealed partial class RegistryNode
                 }
 
                 Watches.Publish(_machine.State, events);
+
+                // After publishing: a caller woken here sees the new state (CatchUpToAsync).
+                Interlocked.Exchange(ref _applied, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 Metrics.AddApplied(batch.Count);
 
                 // After publishing, so a caller that is answered reads its own write.

@@ -107,6 +107,56 @@ public sealed partial class RegistryNode : IAsyncDisposable
         return node;
     }
 
+    // Completed and replaced after every applied batch, so callers waiting for a revision wake once per batch
+    // with neither a lock nor a list of waiters.
+    private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Waits until this node has applied <paramref name="revision"/>, when the log holds it: a node that is
+    /// behind (a client failed over to it from a node that had applied more) is not a registry that lost
+    /// data. Returns false at once when the revision is beyond the log's end (data was lost: the caller then
+    /// answers as it would without waiting), or when it is not applied within
+    /// <see cref="RegistryNodeOptions.CatchUpTimeout"/>.
+    /// </summary>
+    public async Task<bool> CatchUpToAsync(long revision, CancellationToken cancellationToken)
+    {
+        if (State.Revision >= revision)
+        {
+            return true;
+        }
+
+        if (revision > await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            // Read the signal before the state: the applier publishes the state before it completes the signal.
+            var applied = Volatile.Read(ref _applied).Task;
+            if (State.Revision >= revision)
+            {
+                return true;
+            }
+
+            var remaining = _options.CatchUpTimeout - _time.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await applied.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return State.Revision >= revision;
+            }
+        }
+    }
+
     /// <summary>
     /// Appends <paramref name="change"/> and waits until it is applied. Fails with
     /// <see cref="NodeNotReadyException"/> before the node has caught up, and with
@@ -118,6 +168,18 @@ public sealed partial class RegistryNode : IAsyncDisposable
         if (!IsReady)
         {
             throw new NodeNotReadyException();
+        }
+
+        var expected = change switch
+        {
+            RegisterChange register => register.ExpectedIncarnation,
+            DeregisterChange deregister => deregister.ExpectedIncarnation,
+            _ => 0,
+        };
+        if (expected > State.Revision)
+        {
+            // An incarnation this node has not applied yet: catch up before deciding from its state.
+            await CatchUpToAsync(expected, cancellationToken).ConfigureAwait(false);
         }
 
         if (AnswerWithoutLog(change) is { } answered)

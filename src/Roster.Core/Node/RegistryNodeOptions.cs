@@ -44,4 +44,10 @@ public sealed class RegistryNodeOptions
 
     /// <summary>Longest a write waits to be durable and applied before it fails. Default 10 s.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Longest a request naming a revision or incarnation this node has not applied yet (but the log holds)
+    /// waits for it before being answered from what the node has. Default 2 s.
+    /// </summary>
+    public TimeSpan CatchUpTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -79,6 +79,19 @@ internal static class LeaseEndpoints
             return Problems.NotReady();
         }
 
+        // Incarnations this node has not applied yet: the client failed over from a node that is ahead.
+        // Catch up before answering "unknown" for them.
+        var newest = 0L;
+        foreach (var item in items)
+        {
+            newest = Math.Max(newest, item!.Incarnation);
+        }
+
+        if (newest > node.State.Revision)
+        {
+            await node.CatchUpToAsync(newest, context.RequestAborted).ConfigureAwait(false);
+        }
+
         var results = new RenewStatus[items.Count];
         int ok = 0, unknown = 0, stale = 0;
         for (var i = 0; i < items.Count; i++)

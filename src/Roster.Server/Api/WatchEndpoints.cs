@@ -60,6 +60,13 @@ internal static class WatchEndpoints
             return Problems.NotReady();
         }
 
+        if (since > node.State.Revision)
+        {
+            // Resuming from a revision another node served and this one has not applied yet: wait for it
+            // rather than answer with a reset to an older list.
+            await node.CatchUpToAsync(since.Value, context.RequestAborted).ConfigureAwait(false);
+        }
+
         // Kestrel stops before the node and waits for open requests: end streams as soon as stopping starts.
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         await StreamAsync(context, node, ns, services, since, streaming.Token).ConfigureAwait(false);

@@ -29,9 +29,10 @@ internal sealed class RegistryNodeOptionsValidator : IValidateOptions<RegistryNo
             errors.Add("Roster:Node:SelfPreservationMinimum must not be negative.");
         }
 
-        if (options.ExpiryScanInterval <= TimeSpan.Zero || options.KeepAliveInterval <= TimeSpan.Zero || options.WriteTimeout <= TimeSpan.Zero)
+        if (options.ExpiryScanInterval <= TimeSpan.Zero || options.KeepAliveInterval <= TimeSpan.Zero || options.WriteTimeout <= TimeSpan.Zero
+            || options.CatchUpTimeout <= TimeSpan.Zero)
         {
-            errors.Add("Roster:Node:ExpiryScanInterval, KeepAliveInterval and WriteTimeout must be positive.");
+            errors.Add("Roster:Node:ExpiryScanInterval, KeepAliveInterval, WriteTimeout and CatchUpTimeout must be positive.");
         }
 
         if (options.WatchQueueCapacity < 16 || options.WatchHistorySize < 1 || options.CheckpointInterval < 1)

@@ -10,7 +10,8 @@ namespace Roster.Core.Tests.Cluster;
 /// <summary>
 /// Lease ownership as replicated state, on two nodes sharing one stream: a provider that fails over and
 /// renews at another node keeps its instance, because its lease moves there with a log entry and the old
-/// owner can no longer expire it; when it stops renewing, the new owner expires it.
+/// owner can no longer expire it; when it stops renewing, the new owner expires it. And a node that is
+/// behind waits for what a request names instead of answering from its older state.
 /// </summary>
 public sealed class LeaseOwnershipTests : IAsyncLifetime
 {
@@ -81,11 +82,56 @@ public sealed class LeaseOwnershipTests : IAsyncLifetime
         Assert.Equal(1, _first.State.FindService("prod", "orders")!.Sequence);
     }
 
-    private async Task<RegistryNode> StartAsync(string id)
+    [Fact]
+    public async Task ANodeThatIsBehind_WaitsForTheIncarnationARequestNames_InsteadOfAnsweringUnknownOrNotFound()
+    {
+        _broker.Hold(_second.NodeId);
+        var incarnation = (await _first.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None)).Instance!.Incarnation;
+        Assert.Null(_second.State.FindInstance(Key));
+
+        // An update naming the incarnation, sent to the node that has not seen it yet.
+        var update = _second.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10, version: "2.0"), incarnation), CancellationToken.None);
+        var catchUp = _second.CatchUpToAsync(incarnation, CancellationToken.None);
+        Assert.False(update.IsCompleted);
+        Assert.False(catchUp.IsCompleted, catchUp.IsCompleted ? $"result {await catchUp}, revision {_second.State.Revision}, incarnation {incarnation}, end {await _second.Log.GetLastPositionAsync(CancellationToken.None)}" : string.Empty);
+
+        _broker.Release(_second.NodeId);
+        Assert.True(await catchUp.WaitAsync(TimeSpan.FromSeconds(10)));
+        var updated = await update.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Roster.Core.StateMachine.OutcomeStatus.Updated, updated.Status);
+        Assert.Equal(Roster.Core.Leases.RenewStatus.Ok, _second.Renew(Key, incarnation));
+    }
+
+    [Fact]
+    public async Task ARevisionBeyondTheLogsEnd_IsNotWaitedFor_AndABehindNodeGivesUpAfterItsBound()
+    {
+        var incarnation = (await _first.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None)).Instance!.Incarnation;
+        var end = await _first.Log.GetLastPositionAsync(CancellationToken.None);
+
+        // Beyond the end: the registry lost data; nothing will come, so no wait (the bound here is 30 s).
+        await using var patient = await StartAsync("03", catchUpTimeout: TimeSpan.FromSeconds(30));
+        Assert.False(await patient.CatchUpToAsync(end + 100_000, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // Behind and cut off: it waits for its bound, then answers from what it has.
+        await using var cutOff = await StartAsync("04", catchUpTimeout: TimeSpan.FromMilliseconds(300));
+        _broker.Hold(cutOff.NodeId);
+        await _first.SubmitAsync(new RegisterChange(new InstanceKey("prod", "orders", "a2"), Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None);
+        var newest = await _first.Log.GetLastPositionAsync(CancellationToken.None);
+        Assert.False(await cutOff.CatchUpToAsync(newest, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(cutOff.State.Revision >= incarnation);
+        _broker.Release(cutOff.NodeId);
+    }
+
+    private async Task<RegistryNode> StartAsync(string id, TimeSpan? catchUpTimeout = null)
     {
         var nodeId = id.PadLeft(32, '0');
         var storage = NodeStorage.ForCluster(new StreamChangeLog(_broker, nodeId), new RegistryIdentity("c0ffee00c0ffee00c0ffee00c0ffee00", nodeId));
-        var options = new RegistryNodeOptions { KeepAliveInterval = TimeSpan.FromDays(1), ExpiryScanInterval = TimeSpan.FromDays(1) };
+        var options = new RegistryNodeOptions
+        {
+            KeepAliveInterval = TimeSpan.FromDays(1),
+            ExpiryScanInterval = TimeSpan.FromDays(1),
+            CatchUpTimeout = catchUpTimeout ?? TimeSpan.FromSeconds(10),
+        };
         var node = await RegistryNode.StartAsync(storage, options, _time, NullLogger.Instance, CancellationToken.None);
         await node.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
         return node;

@@ -17,7 +17,10 @@ public sealed class InProcessBroker
     // channel writes, never across an await or a callback.
     private readonly Lock _lock = new();
     private readonly List<StreamMessage> _messages = [];
-    private readonly List<System.Threading.Channels.ChannelWriter<StreamMessage>> _readers = [];
+    private readonly List<Reader> _readers = [];
+
+    // Reader names held back (Hold), with the offset from which their messages wait.
+    private readonly Dictionary<string, int> _holds = new(StringComparer.Ordinal);
 
     public InProcessBroker(StreamFaults? faults = null) => Faults = faults ?? StreamFaults.None;
 
@@ -82,7 +85,49 @@ public sealed class InProcessBroker
         _messages.Add(stored);
         foreach (var reader in _readers)
         {
-            reader.TryWrite(stored);
+            if (reader.Held is { } held)
+            {
+                held.Add(stored);
+            }
+            else
+            {
+                reader.Live.TryWrite(stored);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Holds back new messages from <paramref name="readerName"/>'s readers (a node that has fallen behind,
+    /// or is cut off from the broker), until <see cref="Release"/>. Its appends still go through.
+    /// </summary>
+    public void Hold(string readerName)
+    {
+        lock (_lock)
+        {
+            // Remembered by name, so a reader that subscribes later is held back from the same point.
+            _holds.TryAdd(readerName, _messages.Count);
+            foreach (var reader in _readers.Where(r => r.Name == readerName))
+            {
+                reader.Held ??= [];
+            }
+        }
+    }
+
+    /// <summary>Delivers what was held back from <paramref name="readerName"/>, in order, and stops holding.</summary>
+    public void Release(string readerName)
+    {
+        lock (_lock)
+        {
+            _holds.Remove(readerName);
+            foreach (var reader in _readers.Where(r => r.Name == readerName && r.Held is not null))
+            {
+                foreach (var message in reader.Held!)
+                {
+                    reader.Live.TryWrite(message);
+                }
+
+                reader.Held = null;
+            }
         }
     }
 
@@ -91,13 +136,21 @@ public sealed class InProcessBroker
     /// on every new message goes to <paramref name="live"/>. Both happen under one lock, so each message is
     /// in exactly one of the two.
     /// </summary>
-    internal List<StreamMessage> Subscribe(long fromOffset, System.Threading.Channels.ChannelWriter<StreamMessage> live)
+    internal List<StreamMessage> Subscribe(long fromOffset, System.Threading.Channels.ChannelWriter<StreamMessage> live, string readerName)
     {
         lock (_lock)
         {
-            _readers.Add(live);
+            var reader = new Reader(readerName, live);
+            _readers.Add(reader);
             var from = (int)Math.Clamp(fromOffset, 0, _messages.Count);
-            return _messages.GetRange(from, _messages.Count - from);
+            var end = _messages.Count;
+            if (_holds.TryGetValue(readerName, out var heldFrom))
+            {
+                end = Math.Max(from, heldFrom);
+                reader.Held = _messages.GetRange(end, _messages.Count - end);
+            }
+
+            return _messages.GetRange(from, end - from);
         }
     }
 
@@ -105,8 +158,18 @@ public sealed class InProcessBroker
     {
         lock (_lock)
         {
-            _readers.Remove(live);
+            _readers.RemoveAll(r => r.Live == live);
         }
+    }
+
+    /// <summary>A reader, and what is held back from it. Changed under the broker's lock only.</summary>
+    private sealed class Reader(string name, System.Threading.Channels.ChannelWriter<StreamMessage> live)
+    {
+        public string Name { get; } = name;
+
+        public System.Threading.Channels.ChannelWriter<StreamMessage> Live { get; } = live;
+
+        public List<StreamMessage>? Held { get; set; }
     }
 
     /// <summary>The last message, or null when the stream is empty.</summary>

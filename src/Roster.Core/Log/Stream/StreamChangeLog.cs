@@ -63,7 +63,7 @@ public sealed class StreamChangeLog(InProcessBroker stream, string origin, int d
     {
         var fromOffset = Math.Max(0, (fromPosition / MaxChangesPerMessage) - 1);
         var live = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-        var backlog = stream.Subscribe(Math.Max(0, fromOffset - DedupWindow), live.Writer);
+        var backlog = stream.Subscribe(Math.Max(0, fromOffset - DedupWindow), live.Writer, origin);
         try
         {
             var window = new RecentMessages(DedupWindow);
