@@ -35,8 +35,13 @@ public sealed partial class NodeStorage : IAsyncDisposable
         new(new InMemoryChangeLog(), null, null, RegistryIdentity.CreateNew(), null);
 
     /// <summary>A node of a cluster: <paramref name="log"/> is its connection to the stream every node shares,
-    /// and <paramref name="identity"/> names the cluster's registry and this node.</summary>
-    public static NodeStorage ForCluster(IChangeLog log, RegistryIdentity identity) => new(log, null, null, identity, null);
+    /// <paramref name="identity"/> names the cluster's registry and this node, and <paramref name="membership"/>
+    /// tells which nodes are alive (without it, a silent node's leases are never adopted).</summary>
+    public static NodeStorage ForCluster(IChangeLog log, RegistryIdentity identity, IClusterMembership? membership = null) =>
+        new(log, null, null, identity, null) { Membership = membership };
+
+    /// <summary>Which nodes of the cluster are alive; null for a single node.</summary>
+    public IClusterMembership? Membership { get; private init; }
 
     public static Task<NodeStorage> OpenDirectoryAsync(string dataDirectory, CancellationToken cancellationToken) =>
         OpenDirectoryAsync(dataDirectory, new DataDirectoryOptions(), cancellationToken);

@@ -20,6 +20,7 @@ public sealed partial class RegistryNode
                 if (IsReady)
                 {
                     await ExpireDueLeasesAsync(cancellationToken).ConfigureAwait(false);
+                    await AdoptSilentOwnersSafelyAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -108,6 +109,19 @@ public sealed partial class RegistryNode
         Metrics.AddExpired(expiring.Count);
         LogExpired(_logger, expiring.Count);
         return expiring.Count;
+    }
+
+    private async Task AdoptSilentOwnersSafelyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AdoptSilentOwnersAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException)
+        {
+            // The next scan, one TTL later, tries again; meanwhile the silent owner's instances stay.
+            LogAdoptionFailed(_logger, ex);
+        }
     }
 
     private int RecentExpiries(string @namespace, long since)

@@ -37,6 +37,12 @@ public sealed partial class RegistryNode
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "The outcome of appending {Count} changes is unknown; their callers wait for the log to show it")]
     private static partial void LogAppendUncertain(ILogger logger, Exception exception, int count);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Adopted {Count} leases of nodes not heard from for one TTL")]
+    private static partial void LogAdopted(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Could not claim the leases of silent nodes; trying again one TTL later")]
+    private static partial void LogAdoptionFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
 }
