@@ -182,9 +182,21 @@ public sealed partial class RegistryNode : IAsyncDisposable
             await CatchUpToAsync(expected, cancellationToken).ConfigureAwait(false);
         }
 
-        if (AnswerWithoutLog(change) is { } answered)
+        var answered = AnswerWithoutLog(change);
+        if (answered is { Status: OutcomeStatus.NotFound or OutcomeStatus.StaleIncarnation })
         {
-            return answered;
+            // A refusal decided from this node's state: if the log holds changes it has not applied yet (in a
+            // cluster, the instance may have just been registered at another node), catch up and decide again.
+            var end = await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
+            if (end > State.Revision && await CatchUpToAsync(end, cancellationToken).ConfigureAwait(false))
+            {
+                answered = AnswerWithoutLog(change);
+            }
+        }
+
+        if (answered is { } decided)
+        {
+            return decided;
         }
 
         var requestId = Interlocked.Increment(ref _nextRequestId);

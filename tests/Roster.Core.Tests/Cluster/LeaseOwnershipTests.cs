@@ -103,6 +103,22 @@ public sealed class LeaseOwnershipTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADrainSentToANodeThatIsBehind_WaitsForTheRegistration_InsteadOfAnsweringNotFound()
+    {
+        _broker.Hold(_second.NodeId);
+        await _first.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None);
+
+        // No incarnation named: the second node only learns from the log that it has something to apply.
+        var drain = _second.SubmitAsync(new OperatorChange(Key, new OperatorPatch(true, null, null, false)), CancellationToken.None);
+        Assert.False(drain.IsCompleted);
+
+        _broker.Release(_second.NodeId);
+        var drained = await drain.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Roster.Core.StateMachine.OutcomeStatus.Updated, drained.Status);
+        Assert.True(drained.Instance!.Operator.Drained);
+    }
+
+    [Fact]
     public async Task ARevisionBeyondTheLogsEnd_IsNotWaitedFor_AndABehindNodeGivesUpAfterItsBound()
     {
         var incarnation = (await _first.SubmitAsync(new RegisterChange(Key, Registrations.Ephemeral(ttlSeconds: 10), 0), CancellationToken.None)).Instance!.Incarnation;
