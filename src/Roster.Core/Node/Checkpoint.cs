@@ -12,9 +12,6 @@ public sealed record Checkpoint(RegistryState State, IReadOnlyList<ChangeEvent> 
 /// <summary>Where checkpoints are kept. The embedded store writes files; a cluster may keep them elsewhere.</summary>
 public interface ICheckpointStore
 {
-    /// <summary>The newest readable checkpoint, or null when there is none.</summary>
-    Task<Checkpoint?> LoadLatestAsync(CancellationToken cancellationToken);
-
     /// <summary>Saves durably. Returns the revision of the oldest checkpoint still kept: the log must keep
     /// everything after it, so a damaged newest checkpoint can fall back to the previous one.</summary>
     Task<long> SaveAsync(Checkpoint checkpoint, CancellationToken cancellationToken);

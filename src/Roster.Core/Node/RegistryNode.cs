@@ -170,12 +170,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             throw new NodeNotReadyException();
         }
 
-        var expected = change switch
-        {
-            RegisterChange register => register.ExpectedIncarnation,
-            DeregisterChange deregister => deregister.ExpectedIncarnation,
-            _ => 0,
-        };
+        var expected = ExpectedIncarnationOf(change);
         if (expected > State.Revision)
         {
             // An incarnation this node has not applied yet: catch up before deciding from its state.
@@ -358,12 +353,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     {
         var state = State;
         var existing = state.FindInstance(change.Key);
-        var expected = change switch
-        {
-            RegisterChange register => register.ExpectedIncarnation,
-            DeregisterChange deregister => deregister.ExpectedIncarnation,
-            _ => 0,
-        };
+        var expected = ExpectedIncarnationOf(change);
         if (existing is null && change is not RegisterChange { ExpectedIncarnation: 0 } && change is not ExpireChange)
         {
             return new ApplyOutcome(OutcomeStatus.NotFound, null, state.Revision);
@@ -384,6 +374,14 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
         return null;
     }
+
+    /// <summary>The incarnation a change requires to be current; 0 when it names none.</summary>
+    private static long ExpectedIncarnationOf(Change change) => change switch
+    {
+        RegisterChange register => register.ExpectedIncarnation,
+        DeregisterChange deregister => deregister.ExpectedIncarnation,
+        _ => 0,
+    };
 
     /// <summary>
     /// Renews one instance's lease. Touches only this node's lease table: renewals never enter the log.
@@ -413,7 +411,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             return RenewStatus.Ok;
         }
 
-        if (instance.Owner.Length > 0 && instance.Owner != NodeId)
+        if (!OwnsLease(instance))
         {
             // The provider failed over to this node: hold the lease here at once, and move its ownership with
             // a log entry, after which the old owner can no longer expire it.

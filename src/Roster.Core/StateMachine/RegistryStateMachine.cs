@@ -10,6 +10,8 @@ namespace Roster.Core.StateMachine;
 /// </summary>
 internal sealed class RegistryStateMachine(RegistryState initial)
 {
+    private string _lastOrigin = string.Empty;
+
     public RegistryState State { get; private set; } = initial;
 
     /// <summary>
@@ -37,10 +39,10 @@ internal sealed class RegistryStateMachine(RegistryState initial)
         service.Instances.TryGetValue(key.Id, out var existing);
         var outcome = change switch
         {
-            RegisterChange register => ApplyRegister(position, key, register, service, existing, events, StringPool.Shared.Intern(origin)),
+            RegisterChange register => ApplyRegister(position, key, register, service, existing, events, Intern(origin)),
             DeregisterChange deregister => ApplyDeregister(position, key, deregister, service, existing, events),
             ExpireChange expire => ApplyExpire(position, key, expire, service, existing, events, origin),
-            ClaimLeaseChange claim => ApplyClaim(position, key, claim, service, existing, StringPool.Shared.Intern(origin)),
+            ClaimLeaseChange claim => ApplyClaim(position, key, claim, service, existing, Intern(origin)),
             OperatorChange op => ApplyOperator(position, key, op, service, existing, events),
             _ => throw new ArgumentException($"Unknown change type {change.GetType().Name}.", nameof(change)),
         } with { Previous = existing };
@@ -52,6 +54,20 @@ internal sealed class RegistryStateMachine(RegistryState initial)
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// One shared copy of a node id, so instances do not each keep the copy their log entry was decoded into.
+    /// Entries come in runs from the same node: the last one is remembered, sparing the pool's lookup.
+    /// </summary>
+    private string Intern(string origin)
+    {
+        if (!string.Equals(origin, _lastOrigin, StringComparison.Ordinal))
+        {
+            _lastOrigin = StringPool.Shared.Intern(origin);
+        }
+
+        return _lastOrigin;
     }
 
     private ApplyOutcome ApplyRegister(

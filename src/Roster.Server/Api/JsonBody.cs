@@ -123,9 +123,7 @@ internal static class JsonBody
         try
         {
             var value = await JsonSerializer.DeserializeAsync(metered, type, deadline.Token).ConfigureAwait(false);
-            return value is null
-                ? (null, Problems.Invalid("body", "The request body must be a JSON object."))
-                : (value, null);
+            return Parsed(value);
         }
         catch (MeteredBodyReader.BodyLimitException limit)
         {
@@ -134,8 +132,7 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            var field = FieldOf(ex);
-            return (null, Problems.Invalid(field, Describe(ex, field)));
+            return (null, InvalidJson(ex));
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
@@ -232,14 +229,11 @@ internal static class JsonBody
             }
 
             var value = JsonSerializer.Deserialize(json, type);
-            return value is null
-                ? (null, Problems.Invalid("body", "The request body must be a JSON object."))
-                : (value, null);
+            return Parsed(value);
         }
         catch (JsonException ex)
         {
-            var field = FieldOf(ex);
-            return (null, Problems.Invalid(field, Describe(ex, field)));
+            return (null, InvalidJson(ex));
         }
         finally
         {
@@ -248,6 +242,16 @@ internal static class JsonBody
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    private static (T? Value, IResult? Problem) Parsed<T>(T? value)
+        where T : class =>
+        value is null ? (null, Problems.Invalid("body", "The request body must be a JSON object.")) : (value, null);
+
+    private static IResult InvalidJson(JsonException ex)
+    {
+        var field = FieldOf(ex);
+        return Problems.Invalid(field, Describe(ex, field));
     }
 
     /// <summary>Turns a JSON path like <c>$.leases[2].incarnation</c> into <c>leases[2].incarnation</c>.</summary>

@@ -43,6 +43,7 @@ internal static class LeaseEndpoints
 
         // Validate everything first: a bad item refuses the whole request and renews nothing.
         string? authorizedNamespace = null;
+        var newest = 0L;
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
@@ -60,6 +61,8 @@ internal static class LeaseEndpoints
             {
                 return Problems.Invalid($"leases[{i}].incarnation", "incarnation must be a positive number returned by registration.");
             }
+
+            newest = Math.Max(newest, item.Incarnation);
 
             // A batch is usually one namespace: authorize each run of the same namespace once.
             if (item.Namespace != authorizedNamespace)
@@ -81,12 +84,6 @@ internal static class LeaseEndpoints
 
         // Incarnations this node has not applied yet: the client failed over from a node that is ahead.
         // Catch up before answering "unknown" for them.
-        var newest = 0L;
-        foreach (var item in items)
-        {
-            newest = Math.Max(newest, item!.Incarnation);
-        }
-
         if (newest > node.State.Revision)
         {
             await node.CatchUpToAsync(newest, context.RequestAborted).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Roster.Core.Log;
 using Roster.Core.Log.Stream;
 using Roster.Core.Model;
@@ -18,8 +17,6 @@ namespace Roster.Core.Tests.Cluster;
 /// </summary>
 public sealed class InProcessClusterTests(ITestOutputHelper output)
 {
-    private const string RegistryId = "c0ffee00c0ffee00c0ffee00c0ffee00";
-
     [Fact]
     public async Task ConcurrentWritersOnEveryNode_Converge_AndEveryNodeWatchesTheSameHistory()
     {
@@ -148,8 +145,8 @@ public sealed class InProcessClusterTests(ITestOutputHelper output)
             await nodes[0].SubmitAsync(new RegisterChange(new InstanceKey("prod", "orders", "a"), Registrations.Persistent(), 0), CancellationToken.None);
 
             // An entry from a newer (or broken) writer: a change this version does not know.
-            await new StreamChangeLog(stream, "ff".PadLeft(32, '0')).AppendAsync(
-                [new ChangeEnvelope("ff".PadLeft(32, '0'), 1, new UnknownChange(new InstanceKey("prod", "orders", "b")))], CancellationToken.None);
+            await new StreamChangeLog(stream, ClusterNodes.IdOf("ff")).AppendAsync(
+                [new ChangeEnvelope(ClusterNodes.IdOf("ff"), 1, new UnknownChange(new InstanceKey("prod", "orders", "b")))], CancellationToken.None);
 
             await Eventually.TrueAsync(() => nodes.All(n => n.Fault is not null), "every node that meets the entry fails");
             Assert.All(nodes, n => Assert.False(n.IsReady));
@@ -171,12 +168,8 @@ public sealed class InProcessClusterTests(ITestOutputHelper output)
         var nodes = new List<RegistryNode>();
         for (var i = 0; i < count; i++)
         {
-            var nodeId = $"{i:x2}".PadLeft(32, '0');
-            var storage = NodeStorage.ForCluster(new StreamChangeLog(stream, nodeId, dedupWindow), new RegistryIdentity(RegistryId, nodeId));
             var options = new RegistryNodeOptions { KeepAliveInterval = TimeSpan.FromDays(1), WriteTimeout = writeTimeout ?? TimeSpan.FromSeconds(10) };
-            var node = await RegistryNode.StartAsync(storage, options, TimeProvider.System, NullLogger.Instance, CancellationToken.None);
-            await node.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
-            nodes.Add(node);
+            nodes.Add(await ClusterNodes.StartAsync(stream, $"{i:x2}", options, TimeProvider.System, dedupWindow: dedupWindow));
         }
 
         return nodes;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Roster.Core.Log;
 using Roster.Core.Log.Stream;
 using Roster.Core.Model;
@@ -138,18 +137,11 @@ public sealed class LeaseOwnershipTests : IAsyncLifetime
         _broker.Release(cutOff.NodeId);
     }
 
-    private async Task<RegistryNode> StartAsync(string id, TimeSpan? catchUpTimeout = null)
-    {
-        var nodeId = id.PadLeft(32, '0');
-        var storage = NodeStorage.ForCluster(new StreamChangeLog(_broker, nodeId), new RegistryIdentity("c0ffee00c0ffee00c0ffee00c0ffee00", nodeId));
-        var options = new RegistryNodeOptions
+    private Task<RegistryNode> StartAsync(string id, TimeSpan? catchUpTimeout = null) =>
+        ClusterNodes.StartAsync(_broker, id, new RegistryNodeOptions
         {
             KeepAliveInterval = TimeSpan.FromDays(1),
             ExpiryScanInterval = TimeSpan.FromDays(1),
             CatchUpTimeout = catchUpTimeout ?? TimeSpan.FromSeconds(10),
-        };
-        var node = await RegistryNode.StartAsync(storage, options, _time, NullLogger.Instance, CancellationToken.None);
-        await node.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
-        return node;
-    }
+        }, _time);
 }

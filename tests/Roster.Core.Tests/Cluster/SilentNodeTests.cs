@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Roster.Core.Log;
 using Roster.Core.Log.Stream;
 using Roster.Core.Model;
@@ -26,12 +25,8 @@ public sealed class SilentNodeTests : IAsyncLifetime
         _membership = new InProcessMembership(_time);
         foreach (var id in new[] { "0a", "0b", "0c" })
         {
-            var nodeId = id.PadLeft(32, '0');
-            var storage = NodeStorage.ForCluster(new StreamChangeLog(_broker, nodeId), new RegistryIdentity("c0ffee00c0ffee00c0ffee00c0ffee00", nodeId), _membership);
             var options = new RegistryNodeOptions { DefaultTtl = Ttl, KeepAliveInterval = TimeSpan.FromDays(1), ExpiryScanInterval = TimeSpan.FromDays(1) };
-            var node = await RegistryNode.StartAsync(storage, options, _time, NullLogger.Instance, CancellationToken.None);
-            await node.WhenReady.WaitAsync(TimeSpan.FromSeconds(10));
-            _nodes.Add(node);
+            _nodes.Add(await ClusterNodes.StartAsync(_broker, id, options, _time, _membership));
         }
     }
 

@@ -18,20 +18,6 @@ public sealed class FileCheckpointStore(string directory) : ICheckpointStore
 
     public string Directory => directory;
 
-    public async Task<Checkpoint?> LoadLatestAsync(CancellationToken cancellationToken)
-    {
-        foreach (var (revision, path) in List())
-        {
-            var checkpoint = await TryLoadAsync(path, revision, cancellationToken).ConfigureAwait(false);
-            if (checkpoint is not null)
-            {
-                return checkpoint;
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>Reads the checkpoint at <paramref name="path"/>; null when it is damaged in any way, including
     /// holding a different revision than its name says.</summary>
     internal static async Task<Checkpoint?> TryLoadAsync(string path, long revision, CancellationToken cancellationToken)
