@@ -37,8 +37,13 @@ public sealed partial class RegistryNode
 
                 Watches.Publish(_machine.State, events);
 
-                // After publishing: a caller woken here sees the new state (CatchUpToAsync).
-                Interlocked.Exchange(ref _applied, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                // After publishing: a caller woken here sees the new state (CatchUpToAsync). Only when someone
+                // waits, so a batch costs no allocation otherwise; the interlocked read orders it after the
+                // publish, against a waiter that registers and then reads the state.
+                if (Interlocked.CompareExchange(ref _catchUpWaiters, 0, 0) > 0)
+                {
+                    Interlocked.Exchange(ref _applied, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                }
                 Metrics.AddApplied(batch.Count);
 
                 // After publishing, so a caller that is answered reads its own write.

@@ -107,9 +107,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
         return node;
     }
 
-    // Completed and replaced after every applied batch, so callers waiting for a revision wake once per batch
-    // with neither a lock nor a list of waiters.
+    // Completed and replaced after every applied batch while callers wait for a revision (_catchUpWaiters), so
+    // they wake once per batch with neither a lock nor a list of waiters.
     private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _catchUpWaiters;
 
     /// <summary>
     /// Waits until this node has applied <paramref name="revision"/>, when the log holds it: a node that is
@@ -131,29 +132,37 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
 
         var started = _time.GetTimestamp();
-        while (true)
+        Interlocked.Increment(ref _catchUpWaiters);
+        try
         {
-            // Read the signal before the state: the applier publishes the state before it completes the signal.
-            var applied = Volatile.Read(ref _applied).Task;
-            if (State.Revision >= revision)
+            while (true)
             {
-                return true;
-            }
+                // Read the signal before the state: the applier publishes the state before it completes the signal.
+                var applied = Volatile.Read(ref _applied).Task;
+                if (State.Revision >= revision)
+                {
+                    return true;
+                }
 
-            var remaining = _options.CatchUpTimeout - _time.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                return false;
-            }
+                var remaining = _options.CatchUpTimeout - _time.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return false;
+                }
 
-            try
-            {
-                await applied.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await applied.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return State.Revision >= revision;
+                }
             }
-            catch (TimeoutException)
-            {
-                return State.Revision >= revision;
-            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _catchUpWaiters);
         }
     }
 
