@@ -171,26 +171,49 @@ public sealed partial class RegistryNode : IAsyncDisposable
     /// <see cref="NodeNotReadyException"/> before the node has caught up, and with
     /// <see cref="TimeoutException"/> when the write is not applied within <see cref="RegistryNodeOptions.WriteTimeout"/>.
     /// </summary>
-    public async Task<ApplyOutcome> SubmitAsync(Change change, CancellationToken cancellationToken)
+    public Task<ApplyOutcome> SubmitAsync(Change change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(change);
         if (!IsReady)
         {
-            throw new NodeNotReadyException();
+            return Task.FromException<ApplyOutcome>(new NodeNotReadyException());
         }
 
+        // The common case decides without waiting: kept apart from the catch-up path below, so a write that
+        // goes to the log carries none of that path's state.
+        if (ExpectedIncarnationOf(change) <= State.Revision)
+        {
+            var answered = AnswerWithoutLog(change);
+            if (answered is null)
+            {
+                return AppendAndWaitAsync(change, cancellationToken);
+            }
+
+            if (answered is not { Status: OutcomeStatus.NotFound or OutcomeStatus.StaleIncarnation })
+            {
+                return Task.FromResult(answered.Value);
+            }
+        }
+
+        return CatchUpThenSubmitAsync(change, cancellationToken);
+    }
+
+    /// <summary>
+    /// A write that names an incarnation this node has not applied, or that its state would refuse: if the
+    /// log holds changes it has not applied yet (in a cluster, the instance may have just been registered at
+    /// another node), catch up, then decide.
+    /// </summary>
+    private async Task<ApplyOutcome> CatchUpThenSubmitAsync(Change change, CancellationToken cancellationToken)
+    {
         var expected = ExpectedIncarnationOf(change);
         if (expected > State.Revision)
         {
-            // An incarnation this node has not applied yet: catch up before deciding from its state.
             await CatchUpToAsync(expected, cancellationToken).ConfigureAwait(false);
         }
 
         var answered = AnswerWithoutLog(change);
         if (answered is { Status: OutcomeStatus.NotFound or OutcomeStatus.StaleIncarnation })
         {
-            // A refusal decided from this node's state: if the log holds changes it has not applied yet (in a
-            // cluster, the instance may have just been registered at another node), catch up and decide again.
             var end = await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
             if (end > State.Revision && await CatchUpToAsync(end, cancellationToken).ConfigureAwait(false))
             {
@@ -198,11 +221,12 @@ public sealed partial class RegistryNode : IAsyncDisposable
             }
         }
 
-        if (answered is { } decided)
-        {
-            return decided;
-        }
+        return answered ?? await AppendAndWaitAsync(change, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>Queues <paramref name="change"/> for the appender and waits for the applier's answer.</summary>
+    private async Task<ApplyOutcome> AppendAndWaitAsync(Change change, CancellationToken cancellationToken)
+    {
         var requestId = Interlocked.Increment(ref _nextRequestId);
         var pending = new PendingWrite(new ChangeEnvelope(NodeId, requestId, change), _time.GetTimestamp());
         _waiters[requestId] = pending;
