@@ -34,6 +34,7 @@ public static class RosterServer
         }
 
         builder.Services.Configure<StorageOptions>(roster.GetSection("Storage"));
+        builder.Services.Configure<Roster.Cluster.BusOptions>(roster.GetSection("Cluster"));
         builder.Services.AddOptions<RegistryNodeOptions>().Bind(roster.GetSection("Node")).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RegistryNodeOptions>, RegistryNodeOptionsValidator>();
         builder.Services.Configure<RegistryLimits>(roster.GetSection("Limits"));

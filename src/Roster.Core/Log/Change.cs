@@ -34,14 +34,15 @@ public sealed record ClaimLeaseChange(InstanceKey Key, long Incarnation) : Chang
 public sealed record OperatorChange(InstanceKey Key, OperatorPatch Patch) : Change(Key);
 
 /// <summary>
-/// A position that carries no change: a shared log's reader puts it where a copy of a batch already applied
-/// was stored (a publish retried after a lost confirm), so the revision still moves past it on every node
-/// and a node knows it has read that far. Never written to a log.
+/// A position that carries no change. A shared log's reader puts one where a copy of a batch already applied
+/// was stored (a publish retried after a lost confirm), and where a batch holds no change at all (a barrier a
+/// node appends to learn how far the log reaches), so the revision still moves past it on every node and a
+/// node knows it has read that far. Never written to a log.
 /// </summary>
-public sealed record SkippedCopy() : Change(default(InstanceKey))
+public sealed record NoChange() : Change(default(InstanceKey))
 {
-    /// <summary>The envelope of a skipped copy: no origin, and nobody waits for it.</summary>
-    public static ChangeEnvelope Envelope { get; } = new(string.Empty, 0, new SkippedCopy());
+    /// <summary>The envelope of a position without a change: no origin, and nobody waits for it.</summary>
+    public static ChangeEnvelope Envelope { get; } = new(string.Empty, 0, new NoChange());
 }
 
 /// <summary>A change as it travels through the log: who appended it, so that node can answer its caller.</summary>

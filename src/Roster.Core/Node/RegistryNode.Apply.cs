@@ -6,7 +6,8 @@ namespace Roster.Core.Node;
 
 public sealed partial class RegistryNode
 {
-    private long _catchUpTarget;
+    // How far the log reached at start (see FindCatchUpTargetAsync); unknown until learned.
+    private long _catchUpTarget = long.MaxValue;
     private long _lastCheckpointRevision;
     private Task _checkpointing = Task.CompletedTask;
 
@@ -52,7 +53,7 @@ public sealed partial class RegistryNode
                     waiter.TrySetResult(outcome);
                 }
 
-                if (!IsReady && _machine.State.Revision >= _catchUpTarget)
+                if (!IsReady && _machine.State.Revision >= Volatile.Read(ref _catchUpTarget))
                 {
                     MarkReady();
                 }

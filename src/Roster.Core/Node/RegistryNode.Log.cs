@@ -45,4 +45,7 @@ public sealed partial class RegistryNode
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Checkpoint at revision {Revision} failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception, long revision);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Not ready yet: cannot learn how far the log reaches ({Reason}); asking again")]
+    private static partial void LogCatchUpWaiting(ILogger logger, string reason);
 }

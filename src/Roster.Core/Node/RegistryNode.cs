@@ -40,6 +40,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private Task _expiry = Task.CompletedTask;
     private Task _keepAlive = Task.CompletedTask;
     private Task _appender = Task.CompletedTask;
+    private Task _catchUp = Task.CompletedTask;
     private int _disposed;
     private string? _fault;
     private string? _storageProblem;
@@ -126,7 +127,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             return true;
         }
 
-        if (revision > await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false))
+        if (revision > await LastPositionOrZeroAsync(cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
@@ -163,6 +164,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
         finally
         {
             Interlocked.Decrement(ref _catchUpWaiters);
+        }
+    }
+
+    /// <summary>How far the log reaches; 0 when it cannot be reached now (the caller then decides from what it has).</summary>
+    private async Task<long> LastPositionOrZeroAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (LogUnavailableException)
+        {
+            return 0;
         }
     }
 
@@ -214,7 +228,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         var answered = AnswerWithoutLog(change);
         if (answered is { Status: OutcomeStatus.NotFound or OutcomeStatus.StaleIncarnation })
         {
-            var end = await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
+            var end = await LastPositionOrZeroAsync(cancellationToken).ConfigureAwait(false);
             if (end > State.Revision && await CatchUpToAsync(end, cancellationToken).ConfigureAwait(false))
             {
                 answered = AnswerWithoutLog(change);
@@ -306,8 +320,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
                         {
                             error = node.OnAppendFailed(error);
                         }
-                        else
+                        else if (error is not LogUnavailableException)
                         {
+                            // A bus out of reach is reported by the log itself; anything else is logged here.
                             LogAppendFailed(node._logger, error, writes.Length);
                         }
 
@@ -501,7 +516,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         _submissions.Writer.TryComplete();
-        await Task.WhenAll(_applier, _expiry, _keepAlive, _appender).ConfigureAwait(false);
+        await Task.WhenAll(_applier, _expiry, _keepAlive, _appender, _catchUp).ConfigureAwait(false);
         await WriteFinalCheckpointAsync().ConfigureAwait(false);
         Watches.EndAll("shutdown");
         foreach (var waiter in _waiters.Values)
@@ -530,15 +545,60 @@ public sealed partial class RegistryNode : IAsyncDisposable
             }
         }
 
-        _catchUpTarget = await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false);
+        // The applier starts first: a shared log learns how far it reaches by reading a barrier back.
         var stopping = _stopping.Token;
-        _applier = Task.Run(() => RunLoopAsync("applier", () => RunApplierAsync(_machine.State.Revision + 1, stopping)), CancellationToken.None);
+        var from = _machine.State.Revision + 1;
+        _applier = Task.Run(() => RunLoopAsync("applier", () => RunApplierAsync(from, stopping)), CancellationToken.None);
         _expiry = Task.Run(() => RunLoopAsync("expiry", () => RunExpiryAsync(stopping)), CancellationToken.None);
         _keepAlive = Task.Run(() => RunLoopAsync("keep-alive", () => RunKeepAliveAsync(stopping)), CancellationToken.None);
         _appender = Task.Run(() => RunLoopAsync("appender", () => RunAppenderAsync(stopping)), CancellationToken.None);
-        if (_catchUpTarget <= _machine.State.Revision)
+        try
+        {
+            SetCatchUpTarget(await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (LogUnavailableException unavailable)
+        {
+            LogCatchUpWaiting(_logger, unavailable.Message);
+            _catchUp = Task.Run(() => RunLoopAsync("catch-up", () => FindCatchUpTargetAsync(stopping)), CancellationToken.None);
+        }
+    }
+
+    /// <summary>The node is ready once it has applied as far as the log reached when it started.</summary>
+    private void SetCatchUpTarget(long target)
+    {
+        Volatile.Write(ref _catchUpTarget, target);
+        if (State.Revision >= target)
         {
             MarkReady();
+        }
+    }
+
+    /// <summary>
+    /// Keeps asking how far the log reaches while it cannot be reached (a cluster node that started without its
+    /// bus); the node stays unready meanwhile.
+    /// </summary>
+    private async Task FindCatchUpTargetAsync(CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    SetCatchUpTarget(await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false));
+                    return;
+                }
+                catch (LogUnavailableException unavailable)
+                {
+                    LogCatchUpWaiting(_logger, unavailable.Message);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 

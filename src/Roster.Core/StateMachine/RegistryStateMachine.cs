@@ -28,7 +28,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);
         }
 
-        if (change is SkippedCopy)
+        if (change is NoChange)
         {
             State = State with { Revision = position };
             return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);

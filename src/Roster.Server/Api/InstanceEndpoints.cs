@@ -174,6 +174,10 @@ internal static class InstanceEndpoints
         {
             return Problems.StorageUnavailable(unavailable.DiskFull);
         }
+        catch (LogUnavailableException)
+        {
+            return Problems.BusUnavailable();
+        }
 
         var instance = outcome.Instance;
         return outcome.Status switch

@@ -37,6 +37,10 @@ internal static class Problems
             : Result(StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "Storage unavailable",
                 "The node could not write its log, so the change was not made (nothing changed). Retry later or on another node.", null, retryAfterSeconds: 5);
 
+    public static IResult BusUnavailable() =>
+        Result(StatusCodes.Status503ServiceUnavailable, "bus-unavailable", "Message bus unavailable",
+            "This cluster node cannot reach its message bus, so the change was not made (nothing changed). Retry at another node; this node keeps serving reads and watches.", null, retryAfterSeconds: 2);
+
     public static IResult Busy() =>
         Result(StatusCodes.Status503ServiceUnavailable, "busy", "Busy",
             "The node is reading as many request bodies as its memory budget allows; retry shortly.", null, retryAfterSeconds: 1);

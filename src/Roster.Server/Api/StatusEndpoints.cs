@@ -31,6 +31,12 @@ internal static class StatusEndpoints
                 w.WriteNumber("leases"u8, node.Leases.Count);
                 w.WriteNumber("watchers"u8, node.Watches.SubscriberCount);
                 w.WriteBoolean("selfPreservation"u8, node.Metrics.SelfPreservingNamespaces > 0);
+                if (host.ClusterLog is { } log)
+                {
+                    w.WriteString("bus"u8, log.IsPublishing && log.IsReading ? "connected" : "unavailable");
+                    w.WriteNumber("busReconnects"u8, log.Reconnects);
+                }
+
                 w.WriteEndObject();
             }, state.Revision);
         });

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Roster.Cluster;
 using Roster.Core.Node;
 
 namespace Roster.Server.Hosting;
@@ -20,16 +21,27 @@ public sealed class StorageOptions
 /// <summary>Opens the storage and starts the <see cref="RegistryNode"/> before the server takes requests; stops it last.</summary>
 internal sealed class RegistryNodeHost(
     IOptions<StorageOptions> storage,
+    IOptions<BusOptions> cluster,
     IOptions<RegistryNodeOptions> nodeOptions,
     TimeProvider time,
     ILogger<RegistryNode> logger) : IHostedService, IAsyncDisposable
 {
     private RegistryNode? _node;
+    private BusMembership? _membership;
 
     public RegistryNode Node => _node ?? throw new InvalidOperationException("The registry node has not started.");
 
+    /// <summary>The cluster's change log when this node is part of a cluster; null for a single node.</summary>
+    public RabbitStreamChangeLog? ClusterLog { get; private set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (cluster.Value.Brokers.Count > 0)
+        {
+            await StartClusterNodeAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var nodeStorage = storage.Value.InMemory
             ? NodeStorage.InMemory()
             : await NodeStorage.OpenDirectoryAsync(
@@ -39,19 +51,46 @@ internal sealed class RegistryNodeHost(
         _node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A node of a cluster: its log is the cluster's stream (the registry id comes from there), and it hears the
+    /// other nodes over the same bus. It keeps only its node id on disk (unless in memory), so a restarted node
+    /// is the same owner of its leases.
+    /// </summary>
+    private async Task StartClusterNodeAsync(CancellationToken cancellationToken)
     {
-        if (_node is { } node)
-        {
-            await node.DisposeAsync().ConfigureAwait(false);
-        }
+        var nodeId = storage.Value.InMemory ? RegistryIdentity.NewId() : LoadOrCreateNodeId(storage.Value.DataDirectory);
+        ClusterLog = await RabbitStreamChangeLog.OpenAsync(cluster.Value, nodeId, logger, time, cancellationToken).ConfigureAwait(false);
+        _membership = BusMembership.Start(cluster.Value, nodeId, logger, time);
+        var nodeStorage = NodeStorage.ForCluster(ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership);
+        _node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
     }
+
+    private static string LoadOrCreateNodeId(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var path = Path.Combine(dataDirectory, "cluster-node-id");
+        if (File.Exists(path) && File.ReadAllText(path).Trim() is var saved && RegistryIdentity.IsValidId(saved))
+        {
+            return saved;
+        }
+
+        var nodeId = RegistryIdentity.NewId();
+        File.WriteAllText(path, nodeId);
+        return nodeId;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
     public async ValueTask DisposeAsync()
     {
         if (_node is { } node)
         {
             await node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_membership is { } membership)
+        {
+            await membership.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -21,6 +21,7 @@ internal static class SettingsCheck
         ["Limits"] = [typeof(RegistryLimits), typeof(RequestBodyLimits)],
         ["Auth"] = [typeof(AuthOptions)],
         ["RateLimit"] = [typeof(RateLimitOptions)],
+        ["Cluster"] = [typeof(Roster.Cluster.BusOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>
@@ -45,7 +46,7 @@ internal static class SettingsCheck
     private static void CheckObject(IConfigurationSection section, Type[] types, List<string> errors)
     {
         var properties = types.SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-            .Where(p => p.SetMethod is { IsPublic: true })
+            .Where(p => p.SetMethod is { IsPublic: true } || IsListFilledByBinding(p))
             .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetChildren())
         {
@@ -58,6 +59,10 @@ internal static class SettingsCheck
             CheckValue(child, property.PropertyType, errors);
         }
     }
+
+    /// <summary>A get-only <c>IList&lt;T&gt;</c> property: configuration binding adds its items.</summary>
+    private static bool IsListFilledByBinding(PropertyInfo property) =>
+        property.PropertyType.IsGenericType && property.PropertyType.GetGenericTypeDefinition() == typeof(IList<>);
 
     private static void CheckValue(IConfigurationSection section, Type type, List<string> errors)
     {

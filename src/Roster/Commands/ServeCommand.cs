@@ -23,9 +23,13 @@ internal static class ServeCommand
         {
             Description = "Start on a damaged data directory: keep what is intact, set damaged files aside, continue under a new registry id. Without it a damaged directory refuses to start.",
         };
+        var cluster = new Option<string?>("--cluster")
+        {
+            Description = "Run a node of a cluster: the AMQP addresses of the RabbitMQ brokers, comma-separated (amqp://127.0.0.1:5672,...). Same as Roster:Cluster:Brokers.",
+        };
         var command = new Command("serve", "Run a registry node. Further --Roster:Section:Key=value arguments set any option (see README).")
         {
-            port, host, dataDir, inMemory, acceptDataLoss,
+            port, host, dataDir, inMemory, acceptDataLoss, cluster,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -44,12 +48,26 @@ internal static class ServeCommand
                 return RosterCommandLine.BadArguments;
             }
 
+            var brokers = new List<string>();
+            foreach (var broker in (parse.GetValue(cluster) ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!Uri.TryCreate(broker, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps") || uri.Host.Length == 0)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync(
+                        $"error: --cluster: '{broker}' is not a broker address; give amqp://host:port addresses, comma-separated.").ConfigureAwait(false);
+                    return RosterCommandLine.BadArguments;
+                }
+
+                brokers.Add($"--Roster:Cluster:Brokers:{brokers.Count}={uri}");
+            }
+
             string[] serverArgs =
             [
                 $"--urls=http://{parse.GetValue(host)}:{portValue}",
                 $"--Roster:Storage:DataDirectory={parse.GetValue(dataDir)}",
                 $"--Roster:Storage:InMemory={parse.GetValue(inMemory)}",
                 $"--Roster:Storage:AcceptDataLoss={parse.GetValue(acceptDataLoss)}",
+                .. brokers,
                 .. parse.UnmatchedTokens,
             ];
             WebApplication app;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
-using Roster.Server.Tests.Support;
 
 namespace Roster.Server.Tests.Api;
 

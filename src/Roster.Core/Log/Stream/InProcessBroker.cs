@@ -182,13 +182,6 @@ public sealed class InProcessBroker
     }
 }
 
-/// <summary>One message of the stream: a node's batch of changes, applied whole, identified by its origin
-/// and batch id so that a copy stored twice is applied once.</summary>
-internal sealed record StreamMessage(string Origin, long BatchId, IReadOnlyList<ChangeEnvelope> Changes)
-{
-    public long Offset { get; init; } = -1;
-}
-
 /// <summary>
 /// Faults an <see cref="InProcessBroker"/> injects into appends, each with its own probability, from a
 /// seeded generator so a failing run can be replayed.

@@ -18,7 +18,7 @@ namespace Roster.Core.Log.Stream;
 /// that starts reading at an offset first reads the window before it, so it needs no saved state. A copy
 /// arriving more than the window after its original would be applied twice: retries happen within seconds,
 /// the window covers thousands of messages. A skipped copy still moves every reader's revision past its
-/// positions (<see cref="SkippedCopy"/>), so "caught up with the last position" stays reachable.
+/// positions (<see cref="NoChange"/>), so "caught up with the last position" stays reachable.
 /// </para>
 /// </summary>
 public sealed class StreamChangeLog(InProcessBroker stream, string origin, int dedupWindow = StreamChangeLog.DefaultDedupWindow) : IChangeLog
@@ -33,7 +33,7 @@ public sealed class StreamChangeLog(InProcessBroker stream, string origin, int d
     public int DedupWindow { get; } = dedupWindow;
 
     /// <summary>The position of change <paramref name="index"/> of the message at <paramref name="offset"/>.</summary>
-    public static long PositionOf(long offset, int index) => ((offset + 1) * MaxChangesPerMessage) + index;
+    public static long PositionOf(long offset, int index) => StreamSequencer.PositionOf(offset, index);
 
     public Task AppendAsync(IReadOnlyList<ChangeEnvelope> entries, CancellationToken cancellationToken)
     {
@@ -61,15 +61,15 @@ public sealed class StreamChangeLog(InProcessBroker stream, string origin, int d
 
     public async IAsyncEnumerable<IReadOnlyList<LogRecord>> ReadAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var fromOffset = Math.Max(0, (fromPosition / MaxChangesPerMessage) - 1);
+        var fromOffset = StreamSequencer.OffsetOf(fromPosition);
         var live = Channel.CreateUnbounded<StreamMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         var backlog = stream.Subscribe(Math.Max(0, fromOffset - DedupWindow), live.Writer, origin);
         try
         {
-            var window = new RecentMessages(DedupWindow);
+            var sequencer = new StreamSequencer(DedupWindow);
             foreach (var message in backlog)
             {
-                if (Accept(message, window, fromPosition) is { } records)
+                if (sequencer.Accept(message, fromPosition) is { } records)
                 {
                     yield return records;
                 }
@@ -77,7 +77,7 @@ public sealed class StreamChangeLog(InProcessBroker stream, string origin, int d
 
             await foreach (var message in live.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (Accept(message, window, fromPosition) is { } records)
+                if (sequencer.Accept(message, fromPosition) is { } records)
                 {
                     yield return records;
                 }
@@ -90,63 +90,10 @@ public sealed class StreamChangeLog(InProcessBroker stream, string origin, int d
     }
 
     public ValueTask<long> GetLastPositionAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult(stream.Last() is { } last ? PositionOf(last.Offset, last.Changes.Count - 1) : 0);
+        ValueTask.FromResult(stream.Last() is { } last ? StreamSequencer.LastPositionOf(last.Offset, last.Changes.Count) : 0);
 
     /// <summary>Retention belongs to the stream; a node never deletes from it.</summary>
     public ValueTask TruncateBeforeAsync(long position, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    /// <summary>
-    /// The records of <paramref name="message"/> at or after <paramref name="fromPosition"/>; null for a message
-    /// before it (read only to fill the window). A copy of a message already applied becomes one
-    /// <see cref="SkippedCopy"/> at its last position, so readers still move past it.
-    /// </summary>
-    private static LogRecord[]? Accept(StreamMessage message, RecentMessages window, long fromPosition)
-    {
-        if (!window.Add(message.Origin, message.BatchId))
-        {
-            var last = PositionOf(message.Offset, message.Changes.Count - 1);
-            return last >= fromPosition ? [new LogRecord(last, SkippedCopy.Envelope)] : null;
-        }
-
-        var records = new List<LogRecord>(message.Changes.Count);
-        for (var i = 0; i < message.Changes.Count; i++)
-        {
-            var position = PositionOf(message.Offset, i);
-            if (position >= fromPosition)
-            {
-                records.Add(new LogRecord(position, message.Changes[i]));
-            }
-        }
-
-        return records.Count > 0 ? [.. records] : null;
-    }
-
-    /// <summary>The ids of the last <c>capacity</c> messages read, copies included, so its content at any
-    /// offset is the same for every reader. Owned by one reader.</summary>
-    private sealed class RecentMessages(int capacity)
-    {
-        private readonly Queue<(string Origin, long BatchId)> _order = new();
-        private readonly Dictionary<(string Origin, long BatchId), int> _counts = [];
-
-        /// <summary>Records the message; false when the same origin and batch id is already in the window.</summary>
-        public bool Add(string origin, long batchId)
-        {
-            var id = (origin, batchId);
-            var fresh = !_counts.TryGetValue(id, out var count);
-            _counts[id] = count + 1;
-            _order.Enqueue(id);
-            if (_order.Count > capacity)
-            {
-                var oldest = _order.Dequeue();
-                if (--_counts[oldest] == 0)
-                {
-                    _counts.Remove(oldest);
-                }
-            }
-
-            return fresh;
-        }
-    }
 }

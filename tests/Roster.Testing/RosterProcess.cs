@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Roster.Server.Tests.Support;
+namespace Roster.Testing;
 
 /// <summary>
 /// <c>roster serve</c> as a separate process on 127.0.0.1 and an ephemeral port, so a test can SIGKILL

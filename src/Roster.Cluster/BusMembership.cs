@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using Roster.Core.Node;
+
+namespace Roster.Cluster;
+
+/// <summary>
+/// Which nodes of the cluster are alive, heard over the bus but outside the log: each node publishes a small
+/// announcement on a fanout exchange while its expiry loop keeps calling <see cref="Announce"/>, and every node
+/// listens on a queue of its own. A node whose expiry loop stops stops announcing, so its leases get adopted.
+/// <para>
+/// After (re)connecting, a node has heard nobody yet; for one <c>within</c> after that it counts every node it
+/// ever heard as alive, so a node back from a bus outage does not adopt the leases of nodes that were merely
+/// out of earshot.
+/// </para>
+/// </summary>
+public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
+{
+    private readonly BusOptions _options;
+    private readonly string _nodeId;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, long> _lastHeard = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+    private long _listeningSince = long.MaxValue;
+    private long _lastAnnounceCall = long.MinValue;
+    private int _disposed;
+
+    private BusMembership(BusOptions options, string nodeId, ILogger logger, TimeProvider time)
+    {
+        _options = options;
+        _nodeId = nodeId;
+        _logger = logger;
+        _time = time;
+    }
+
+    public static BusMembership Start(BusOptions options, string nodeId, ILogger logger, TimeProvider time)
+    {
+        var membership = new BusMembership(options, nodeId, logger, time);
+        membership._loop = Task.Run(() => membership.RunAsync(membership._stopping.Token), CancellationToken.None);
+        return membership;
+    }
+
+    public void Announce(string nodeId)
+    {
+        var now = _time.GetTimestamp();
+        _lastHeard[nodeId] = now;
+        if (nodeId == _nodeId)
+        {
+            Volatile.Write(ref _lastAnnounceCall, now);
+        }
+    }
+
+    public IReadOnlyCollection<string> LiveNodes(TimeSpan within)
+    {
+        var now = _time.GetTimestamp();
+        var listeningSince = Volatile.Read(ref _listeningSince);
+        var deaf = listeningSince == long.MaxValue || _time.GetElapsedTime(listeningSince, now) < within;
+        return _lastHeard
+            .Where(n => n.Key == _nodeId || deaf || _time.GetElapsedTime(n.Value, now) <= within)
+            .Select(n => n.Key)
+            .ToList();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.Zero;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await BusConnections.ConnectAsync(_options, $"roster {_nodeId} membership", cancellationToken).ConfigureAwait(false);
+                await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                channel.ChannelShutdownAsync += (_, _) =>
+                {
+                    closed.TrySetResult();
+                    return Task.CompletedTask;
+                };
+                await channel.ExchangeDeclareAsync(_options.MembersExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var queue = await channel.QueueDeclareAsync(string.Empty, durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await channel.QueueBindAsync(queue.QueueName, _options.MembersExchange, string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var consumer = new AsyncEventingBasicConsumer(channel);
+                consumer.ReceivedAsync += (_, delivery) =>
+                {
+                    if (ReadNodeId(delivery.Body.Span) is { } heard)
+                    {
+                        _lastHeard[heard] = _time.GetTimestamp();
+                    }
+
+                    return Task.CompletedTask;
+                };
+                await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer, cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _listeningSince, _time.GetTimestamp());
+                delay = TimeSpan.Zero;
+                await AnnounceWhileOpenAsync(channel, closed.Task, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (BusConnections.IsBusFailure(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                LogMembershipUnavailable(_logger, ex.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _listeningSince, long.MaxValue);
+            delay = BusConnections.NextDelay(_options, delay);
+            try
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Publishes this node's announcement every interval while the node keeps announcing itself.</summary>
+    private async Task AnnounceWhileOpenAsync(IChannel channel, Task closed, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["node"] = _nodeId });
+        using var timer = new PeriodicTimer(_options.AnnounceInterval, _time);
+        while (!closed.IsCompleted)
+        {
+            var lastCall = Volatile.Read(ref _lastAnnounceCall);
+            if (lastCall != long.MinValue && _time.GetElapsedTime(lastCall) <= _options.AnnounceInterval * 3)
+            {
+                await channel.BasicPublishAsync(_options.MembersExchange, string.Empty, body, cancellationToken).ConfigureAwait(false);
+            }
+
+            await Task.WhenAny(timer.WaitForNextTickAsync(cancellationToken).AsTask(), closed).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private static string? ReadNodeId(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.TryGetProperty("node", out var node) && node.ValueKind == JsonValueKind.String ? node.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Cannot hear the other nodes over the message bus ({Reason}); trying again")]
+    private static partial void LogMembershipUnavailable(ILogger logger, string reason);
+}

@@ -1,0 +1,42 @@
+namespace Roster.Cluster;
+
+/// <summary>
+/// How a node reaches the cluster's message bus: the brokers of one RabbitMQ cluster, and the stream and
+/// exchange every node of one Roster cluster shares. Bound to <c>Roster:Cluster</c>.
+/// </summary>
+public sealed class BusOptions
+{
+    /// <summary>AMQP addresses of the brokers (<c>amqp://user:password@host:port/vhost</c>); a node connects to any
+    /// that answers, and to another when it fails. User, password and vhost come from the first.</summary>
+    public IList<Uri> Brokers { get; } = [];
+
+    /// <summary>The stream queue that is the cluster's change log. Every node of a cluster names the same one.</summary>
+    public string StreamName { get; set; } = "roster.log";
+
+    /// <summary>The fanout exchange nodes announce themselves on (outside the log).</summary>
+    public string MembersExchange { get; set; } = "roster.members";
+
+    /// <summary>Retention: the stream keeps at most this many bytes (whole segments are dropped). Default 2 GiB.</summary>
+    public long MaxLengthBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>Size of one stream segment file, the unit retention drops. Default 100 MB.</summary>
+    public long SegmentBytes { get; set; } = 100_000_000;
+
+    /// <summary>Unacknowledged deliveries a node's reader accepts at once.</summary>
+    public ushort Prefetch { get; set; } = 1000;
+
+    /// <summary>How long an append waits for its publisher confirm before its outcome counts as unknown
+    /// (the change may still appear; its callers wait for it until their write deadline).</summary>
+    public TimeSpan ConfirmTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First wait before reconnecting after the bus was lost; doubles up to <see cref="MaxReconnectDelay"/>.</summary>
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a node announces itself to the others.</summary>
+    public TimeSpan AnnounceInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Copies of one batch further apart than this many messages are both applied (see <see cref="Roster.Core.Log.Stream.StreamChangeLog"/>).</summary>
+    public int DedupWindow { get; set; } = Roster.Core.Log.Stream.StreamChangeLog.DefaultDedupWindow;
+}

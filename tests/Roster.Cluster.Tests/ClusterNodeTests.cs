@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Roster.Cluster.Tests;
+
+/// <summary>
+/// Three <c>roster serve --cluster</c> processes on one stream of the shared brokers: the same registry on every
+/// node, writes at any node, a node killed and restarted.
+/// </summary>
+[Collection(SharedBrokers.Name)]
+public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
+{
+    private readonly List<RosterProcess> _nodes = [];
+    private readonly List<string> _directories = [];
+    private BusOptions _bus = null!;
+
+    public async Task InitializeAsync()
+    {
+        _bus = brokers.NewBus("nodes");
+        for (var i = 0; i < 3; i++)
+        {
+            _nodes.Add(await StartNodeAsync(i));
+        }
+    }
+
+    [Fact]
+    public async Task A_write_at_any_node_is_read_at_every_node_under_one_registry_id_and_revision()
+    {
+        var statuses = await Task.WhenAll(_nodes.Select(n => GetJsonAsync(n, "/api/v1/status")));
+        Assert.Single(statuses.Select(s => s.GetProperty("registryId").GetString()).Distinct());
+        Assert.Equal(3, statuses.Select(s => s.GetProperty("nodeId").GetString()).Distinct().Count());
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var created = await RegisterAsync(_nodes[i], $"i{i}", 8080 + i);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var revision = long.Parse(created.Headers.GetValues("Roster-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture);
+
+            // Every other node serves it once it has applied that revision, and under the same revision.
+            foreach (var node in _nodes)
+            {
+                await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("revision").GetInt64() >= revision, "every node applies the write", TimeSpan.FromSeconds(10));
+                var instance = await GetJsonAsync(node, $"/api/v1/namespaces/default/services/orders/instances/i{i}");
+                Assert.Equal(8080 + i, instance.GetProperty("port").GetInt32());
+                Assert.Equal(revision, instance.GetProperty("revision").GetInt64());
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Writers_spread_over_the_nodes_leave_every_node_with_the_same_registry()
+    {
+        // 8 writers, each on a node of its own choosing, registering, updating, draining and removing instances.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async writer =>
+        {
+            var random = new Random(writer);
+            for (var op = 0; op < 75; op++)
+            {
+                var node = _nodes[random.Next(_nodes.Count)];
+                var id = $"w{writer}-{random.Next(12)}";
+                var service = $"svc{random.Next(4)}";
+                using var response = random.Next(10) switch
+                {
+                    < 6 => await RegisterAsync(node, id, 9000 + random.Next(3), service),
+                    < 8 => await node.Client.PatchAsync(
+                        new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
+                        JsonContent.Create(new { drained = random.Next(2) == 0 })),
+                    _ => await node.Client.DeleteAsync(new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative)),
+                };
+                Assert.True(response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }));
+
+        // A last write at one node, then every node must reach it and agree on every service.
+        using var last = await RegisterAsync(_nodes[0], "last", 1);
+        var end = long.Parse(last.Headers.GetValues("Roster-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var views = new List<string>();
+        foreach (var node in _nodes)
+        {
+            await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("revision").GetInt64() >= end, "every node reaches the last write", TimeSpan.FromSeconds(10));
+            var services = await GetJsonAsync(node, "/api/v1/namespaces/default/services");
+            views.Add(string.Join('\n', services.GetProperty("services").EnumerateArray()
+                .Select(s => $"{s.GetProperty("name").GetString()} {s.GetProperty("instances").GetInt32()} {s.GetProperty("sequence").GetInt64()} {s.GetProperty("digest").GetString()}")));
+        }
+
+        Assert.Equal(views[0], views[1]);
+        Assert.Equal(views[0], views[2]);
+        Assert.Contains("svc", views[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_killed_node_comes_back_with_everything_written_while_it_was_gone_before_it_says_ready()
+    {
+        using (var before = await RegisterAsync(_nodes[1], "before", 1))
+        {
+            Assert.Equal(HttpStatusCode.Created, before.StatusCode);
+        }
+
+        await _nodes[2].KillAsync();
+        long end = 0;
+        for (var i = 0; i < 50; i++)
+        {
+            using var written = await RegisterAsync(_nodes[i % 2], $"while-down-{i}", 2000 + i);
+            Assert.Equal(HttpStatusCode.Created, written.StatusCode);
+            end = Math.Max(end, long.Parse(written.Headers.GetValues("Roster-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        await _nodes[2].DisposeAsync();
+
+        // RosterProcess returns once /readyz says ready: by then the node must hold everything.
+        _nodes[2] = await StartNodeAsync(2);
+        var status = await GetJsonAsync(_nodes[2], "/api/v1/status");
+        Assert.True(status.GetProperty("revision").GetInt64() >= end);
+        var service = await GetJsonAsync(_nodes[2], "/api/v1/namespaces/default/services/orders");
+        Assert.Equal(51, service.GetProperty("instances").GetArrayLength());
+        Assert.Equal(
+            (await GetJsonAsync(_nodes[0], "/api/v1/namespaces/default/services/orders")).GetProperty("digest").GetString(),
+            service.GetProperty("digest").GetString());
+    }
+
+    private async Task<RosterProcess> StartNodeAsync(int index)
+    {
+        if (_directories.Count <= index)
+        {
+            _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
+        }
+
+        return await RosterProcess.StartAsync(
+            _directories[index],
+            "--cluster", string.Join(',', _bus.Brokers),
+            $"--Roster:Cluster:StreamName={_bus.StreamName}",
+            $"--Roster:Cluster:MembersExchange={_bus.MembersExchange}");
+    }
+
+    private static Task<HttpResponseMessage> RegisterAsync(RosterProcess node, string id, int port, string service = "orders") =>
+        node.Client.PutAsync(
+            new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
+            JsonContent.Create(new { address = "10.0.0.1", port, ttlSeconds = 30 }));
+
+    private static async Task<JsonElement> GetJsonAsync(RosterProcess node, string path)
+    {
+        using var response = await node.Client.GetAsync(new Uri(path, UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        foreach (var directory in _directories)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
