@@ -111,6 +111,10 @@ public sealed class BrokerCluster : IAsyncDisposable
     /// <summary>Starts broker <paramref name="index"/> again (after <see cref="Kill"/>) and waits until it runs.</summary>
     public Task RestartAsync(int index) => StartBrokerAsync(_brokers[index]);
 
+    /// <summary>Starts every broker that was killed, and waits until they run.</summary>
+    public Task RestartKilledAsync() =>
+        OwnsBrokers ? Task.WhenAll(_brokers.Where(b => b.Pid is null).Select(StartBrokerAsync)) : Task.CompletedTask;
+
     /// <summary>The index of the broker that leads the stream queue <paramref name="queue"/>, from <c>rabbitmqctl</c>.</summary>
     public async Task<int> LeaderOfAsync(string queue)
     {

@@ -8,8 +8,12 @@ public sealed partial class RegistryNode
     // Owned by the expiry loop alone: when the owners were last looked over.
     private long _lastOwnerScan = long.MinValue;
 
+    // Owned by the expiry loop alone: the nodes that were live at the last pass.
+    private List<string> _lastLive = [];
+
     /// <summary>
-    /// Announces this node and, at most once per lease TTL, adopts the leases of owners that are silent:
+    /// Announces this node and adopts the leases of owners that are silent (looking once per lease TTL, and at
+    /// once when a node has just fallen silent):
     /// not heard from for one TTL (the grace) and not this node. Every node picks the same successor for a
     /// silent owner, the first live node whose id follows it (wrapping around), so one node claims each
     /// lease; claims are ordinary log entries, so two nodes with different views converge on one owner.
@@ -32,13 +36,17 @@ public sealed partial class RegistryNode
             return 0;
         }
 
-        if (_time.GetElapsedTime(_lastOwnerScan, now) < _options.DefaultTtl)
+        // Reading who is live is cheap (a few nodes); walking every instance is not. So the walk runs once per
+        // TTL, and at once when a node has just fallen silent: its leases are adopted one TTL after it went quiet.
+        var live = membership.LiveNodes(_options.DefaultTtl).Order(StringComparer.Ordinal).ToList();
+        var someoneFellSilent = _lastLive.Any(n => !live.Contains(n));
+        _lastLive = live;
+        if (!someoneFellSilent && _time.GetElapsedTime(_lastOwnerScan, now) < _options.DefaultTtl)
         {
             return 0;
         }
 
         _lastOwnerScan = now;
-        var live = membership.LiveNodes(_options.DefaultTtl).Order(StringComparer.Ordinal).ToList();
         var claims = new List<ChangeEnvelope>();
         foreach (var ns in State.Namespaces.Values)
         {

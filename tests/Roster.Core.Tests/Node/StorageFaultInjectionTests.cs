@@ -1,4 +1,5 @@
 using System.Globalization;
+using Roster.Core.Log.Embedded;
 using Roster.Core.Node;
 using Roster.Core.Tests.Support;
 using Xunit.Abstractions;
@@ -180,7 +181,25 @@ public sealed class StorageFaultInjectionTests(ITestOutputHelper output)
             }
 
             System.IO.File.WriteAllBytes(path, bytes);
-            return new Fault(relative, what, false, isNewestSegment && IsPrefixThenZeros(original, bytes));
+            return new Fault(relative, what, false, isNewestSegment && (IsPrefixThenZeros(original, bytes) || EndsInsideLastRecord(original, bytes)));
+        }
+
+        /// <summary>
+        /// Damage confined to the last record of the newest segment, with the file ending inside that record: the
+        /// recovery cannot tell it from a last write torn by a crash (a prefix of the record, then whatever the disk
+        /// held), so it cuts the record like one. Counted with the crash-like outcomes.
+        /// </summary>
+        private static bool EndsInsideLastRecord(byte[] original, byte[] damaged)
+        {
+            var offset = 0;
+            var lastStart = 0;
+            while (SegmentFormat.ReadRecord(original, offset, out _, out var length) == RecordStatus.Valid)
+            {
+                lastStart = offset;
+                offset += SegmentFormat.HeaderSize + length;
+            }
+
+            return damaged.Length < original.Length && original.AsSpan().CommonPrefixLength(damaged) >= lastStart;
         }
 
         /// <summary>What a crash can leave of a file being appended to: a prefix of it, then zeros or nothing.</summary>
