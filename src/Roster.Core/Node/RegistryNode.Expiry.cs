@@ -47,7 +47,7 @@ public sealed partial class RegistryNode
         {
             var recent = RecentExpiries(group.Key, now - window);
             var wouldExpire = group.Count() + recent;
-            var population = Leases.CountIn(group.Key) + recent;
+            var population = LeasedInstancesIn(group.Key) + recent;
             if (wouldExpire > _options.SelfPreservationMinimum && wouldExpire > _options.SelfPreservationThreshold * population)
             {
                 // Too many at once looks like a network problem, not mass death: keep them.
@@ -89,8 +89,9 @@ public sealed partial class RegistryNode
             await _storage.Log.AppendAsync(changes, cancellationToken)
                 .WaitAsync(_options.WriteTimeout, _time, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or TimeoutException)
+        catch (Exception ex) when (ex is IOException or TimeoutException or LogUnavailableException)
         {
+            // Nothing expires while the log cannot take it (a cluster node without its bus keeps every lease).
             if (ex is IOException and not LogAppendUncertainException)
             {
                 OnAppendFailed(ex);
@@ -117,11 +118,44 @@ public sealed partial class RegistryNode
         {
             await AdoptSilentOwnersAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or TimeoutException)
+        catch (Exception ex) when (ex is IOException or TimeoutException or LogUnavailableException)
         {
             // The next scan, one TTL later, tries again; meanwhile the silent owner's instances stay.
             LogAdoptionFailed(_logger, ex);
         }
+    }
+
+    /// <summary>
+    /// The leased instances of <paramref name="namespace"/> that self-preservation weighs expiries against: on a
+    /// single node the leases it holds (one lookup); in a cluster every leased instance of the namespace,
+    /// whichever node owns it (counted from the state, only on a pass that has something to expire), so a node
+    /// that adopted a dead node's leases does not mistake their expiry for a network problem.
+    /// </summary>
+    private int LeasedInstancesIn(string @namespace)
+    {
+        if (_storage.Membership is null)
+        {
+            return Leases.CountIn(@namespace);
+        }
+
+        if (!State.Namespaces.TryGetValue(@namespace, out var ns))
+        {
+            return 0;
+        }
+
+        var count = 0;
+        foreach (var service in ns.Services.Values)
+        {
+            foreach (var instance in service.Instances.Values)
+            {
+                if (instance.Registration.Kind == Model.InstanceKind.Ephemeral)
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
     }
 
     private int RecentExpiries(string @namespace, long since)
