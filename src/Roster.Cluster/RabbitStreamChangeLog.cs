@@ -51,6 +51,7 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
     private Task _barrierLoop = Task.CompletedTask;
     private long _nextBatchId;
     private int _readerConnected;
+    private long _readerLostAt;
     private long _reconnects;
     private string _registryId = string.Empty;
 
@@ -74,6 +75,11 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
 
     /// <summary>True while this node's reader is subscribed to the stream.</summary>
     public bool IsReading => Volatile.Read(ref _readerConnected) == 1;
+
+    /// <summary>How long this node's reader has been cut off from the stream (what it serves may be that stale);
+    /// null while it reads.</summary>
+    public TimeSpan? NotReadingFor =>
+        Volatile.Read(ref _readerLostAt) is var lostAt && lostAt != 0 ? _time.GetElapsedTime(lostAt) : null;
 
     /// <summary>Connections to the bus opened again after one was lost (publisher and reader).</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
@@ -139,6 +145,7 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
 
             delay = TimeSpan.Zero;
             Volatile.Write(ref _readerConnected, 1);
+            Volatile.Write(ref _readerLostAt, 0);
             await using (subscription.ConfigureAwait(false))
             {
                 while (await NextDeliveryAsync(subscription, token).ConfigureAwait(false) is { } delivery)
@@ -173,6 +180,7 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
             }
 
             Volatile.Write(ref _readerConnected, 0);
+            Volatile.Write(ref _readerLostAt, _time.GetTimestamp());
             Interlocked.Increment(ref _reconnects);
         }
     }

@@ -98,6 +98,18 @@ public static class RosterServer
             app.UseRateLimiter();
         }
 
+        // A cluster node cut off from its bus still answers reads and watches from memory, and says how stale.
+        var nodeHost = app.Services.GetRequiredService<RegistryNodeHost>();
+        app.Use((context, next) =>
+        {
+            if (nodeHost.ClusterLog?.NotReadingFor is { } stale)
+            {
+                context.Response.Headers["Roster-Stale-Seconds"] = ((long)stale.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return next(context);
+        });
+
         // Responses the framework ends without a body (405 for a wrong method, for instance) still get a problem.
         app.UseStatusCodePages(async statusContext =>
         {

@@ -75,6 +75,100 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
         }
     }
 
+    [Fact]
+    public async Task With_every_broker_down_for_30_seconds_reads_and_watches_go_on_writes_get_503_and_nothing_expires()
+    {
+        var history = new WriteHistory();
+        for (var i = 0; i < 100; i++)
+        {
+            await history.RegisterAsync(_nodes, i % 3, "orders", $"i{i}", 5000 + i, ttlSeconds: 4);
+        }
+
+        var addresses = _nodes.Select(n => n.Address).ToList();
+        var watchers = Enumerable.Range(0, 3).Select(i => new WatchRecorder(addresses, i, "default")).ToList();
+        watchers.ForEach(w => w.Start());
+        await Eventually.TrueAsync(() => watchers.All(w => w.ViewOf("orders").Instances.Count == 100), "the watchers hold every instance", TimeSpan.FromSeconds(20));
+
+        // The providers keep renewing at the node they registered at, through the whole outage.
+        using var agents = new CancellationTokenSource();
+        var renewals = Enumerable.Range(0, 3).Select(n => RenewAsync(_nodes[n], Enumerable.Range(0, 100).Where(i => i % 3 == n).Select(i => $"i{i}").ToList(), agents.Token)).ToList();
+
+        brokers.Cluster.KillAll();
+        var outage = System.Diagnostics.Stopwatch.StartNew();
+        var refusedWrites = 0;
+        while (outage.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            foreach (var node in _nodes)
+            {
+                // Reads are served from memory, saying how stale they may be; nothing has expired.
+                using var read = await node.Client.GetAsync(new Uri("/api/v1/namespaces/default/services/orders", UriKind.Relative));
+                Assert.True(read.IsSuccessStatusCode);
+                Assert.Equal(100, (await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("instances").GetArrayLength());
+                if (outage.Elapsed > TimeSpan.FromSeconds(5))
+                {
+                    Assert.True(read.Headers.Contains("Roster-Stale-Seconds"), "a read during the outage says how stale it is");
+                    Assert.Equal("bus-unavailable", (await GetJsonAsync(node, "/api/v1/status")).GetProperty("status").GetString());
+
+                    // Writes are refused, with a Retry-After, and change nothing.
+                    using var write = await node.Client.PutAsync(
+                        new Uri("/api/v1/namespaces/default/services/orders/instances/during-outage", UriKind.Relative),
+                        JsonContent.Create(new { address = "10.0.0.9", port = 1, ttlSeconds = 4 }));
+                    Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, write.StatusCode);
+                    Assert.NotNull(write.Headers.RetryAfter);
+                    refusedWrites++;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
+        await brokers.Cluster.RestartKilledAsync();
+        output.WriteLine($"brokers back {outage.ElapsedMilliseconds} ms after they were killed; {refusedWrites} writes refused meanwhile");
+
+        // Every node reconnects, catches up and takes writes again.
+        foreach (var node in _nodes)
+        {
+            await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("status").GetString() == "live", "every node is live again", TimeSpan.FromSeconds(60));
+        }
+
+        output.WriteLine($"every node live again {outage.ElapsedMilliseconds} ms after the brokers were killed");
+        await AssertConvergedAsync(history, watchers);
+        await agents.CancelAsync();
+        Assert.All(await Task.WhenAll(renewals), notOk => Assert.Equal(0, notOk));
+        foreach (var watcher in watchers)
+        {
+            Assert.Equal(100, watcher.ViewOf("orders").Instances.Count);
+            await watcher.DisposeAsync();
+        }
+    }
+
+    /// <summary>An agent renewing <paramref name="ids"/> every second at <paramref name="node"/>; returns how many answers were not <c>ok</c>.</summary>
+    private static async Task<int> RenewAsync(RosterProcess node, List<string> ids, CancellationToken cancellationToken)
+    {
+        var incarnations = new Dictionary<string, long>();
+        foreach (var id in ids)
+        {
+            incarnations[id] = (await GetJsonAsync(node, $"/api/v1/namespaces/default/services/orders/instances/{id}")).GetProperty("incarnation").GetInt64();
+        }
+
+        var body = new { leases = incarnations.Select(i => new { @namespace = "default", service = "orders", id = i.Key, incarnation = i.Value }).ToArray() };
+        var notOk = 0;
+        try
+        {
+            while (true)
+            {
+                using var response = await node.Client.PostAsync(new Uri("/api/v1/leases/renew", UriKind.Relative), JsonContent.Create(body), cancellationToken);
+                var answer = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+                notOk += answer.GetProperty("results").EnumerateArray().Count(r => r.GetString() != "ok");
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return notOk;
+        }
+    }
+
     /// <summary>A last write at every node, then: every node reaches all of them and holds the same registry; that
     /// registry passes the write history; every watcher's view equals it and its history broke no rule.</summary>
     private async Task AssertConvergedAsync(WriteHistory history, List<WatchRecorder> watchers)

@@ -108,6 +108,15 @@ public sealed class BrokerCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILLs every broker: the bus is gone.</summary>
+    public void KillAll()
+    {
+        for (var i = 0; i < _brokers.Length; i++)
+        {
+            Kill(i);
+        }
+    }
+
     /// <summary>Starts broker <paramref name="index"/> again (after <see cref="Kill"/>) and waits until it runs.</summary>
     public Task RestartAsync(int index) => StartBrokerAsync(_brokers[index]);
 

@@ -7,6 +7,20 @@ namespace Roster.Server.Api;
 /// readiness and metrics are never rate-limited: probes that fail under load restart healthy nodes.</summary>
 internal static class StatusEndpoints
 {
+    /// <summary>
+    /// <c>failed</c> (a loop stopped: restart it), <c>catching-up</c> (not yet applied what the log held when it
+    /// started), <c>bus-unavailable</c> (a cluster node cut off from its bus: reads and watches from memory, writes
+    /// 503) or <c>live</c>.
+    /// </summary>
+    public static string NodeStatus(RegistryNodeHost host)
+    {
+        var node = host.Node;
+        return node.Fault is not null ? "failed"
+            : !node.IsReady ? "catching-up"
+            : host.ClusterLog is { IsPublishing: false } or { IsReading: false } ? "bus-unavailable"
+            : "live";
+    }
+
     public static void Map(WebApplication app)
     {
         app.MapGet("/api/v1/status", (RegistryNodeHost host) =>
@@ -18,6 +32,7 @@ internal static class StatusEndpoints
                 w.WriteStartObject();
                 w.WriteString("registryId"u8, node.RegistryId);
                 w.WriteString("nodeId"u8, node.NodeId);
+                w.WriteString("status"u8, NodeStatus(host));
                 w.WriteNumber("revision"u8, state.Revision);
                 w.WriteBoolean("ready"u8, node.IsReady);
                 w.WriteString("storage"u8, node.StorageProblem ?? "ok");

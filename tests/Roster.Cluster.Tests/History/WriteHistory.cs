@@ -22,7 +22,7 @@ internal sealed class WriteHistory
 
     /// <summary>Registers <paramref name="id"/> with <paramref name="port"/> at <paramref name="node"/>, retrying at the
     /// next node while the answer is a 503 or no answer; records each attempt.</summary>
-    public async Task RegisterAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id, int port)
+    public async Task RegisterAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id, int port, int ttlSeconds = 60)
     {
         for (var attempt = 0; attempt < 40; attempt++)
         {
@@ -31,7 +31,7 @@ internal sealed class WriteHistory
             {
                 using var response = await target.Client.PutAsync(
                     new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
-                    JsonContent.Create(new { address = "10.0.0.1", port, ttlSeconds = 60 }));
+                    JsonContent.Create(new { address = "10.0.0.1", port, ttlSeconds }));
                 if (response.IsSuccessStatusCode)
                 {
                     var revision = response.Headers.TryGetValues("Roster-Revision", out var values) ? long.Parse(values.Single(), System.Globalization.CultureInfo.InvariantCulture) : 0;
