@@ -24,6 +24,7 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, long> _lastHeard = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, NodeAnnouncement> _announcements = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
     private long _listeningSince = long.MaxValue;
@@ -36,6 +37,22 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
         _nodeId = nodeId;
         _logger = logger;
         _time = time;
+    }
+
+    /// <summary>What this node says about itself in each announcement; set once the node runs. Without it a node
+    /// announces only its id.</summary>
+    public Func<NodeAnnouncement>? Describe { get; set; }
+
+    /// <summary>Every node heard from since this node started (itself included, once it announced), with what it said last.</summary>
+    public IReadOnlyList<ClusterMember> Members()
+    {
+        var now = _time.GetTimestamp();
+        return _lastHeard
+            .Select(n => new ClusterMember(
+                _announcements.TryGetValue(n.Key, out var said) ? said : new NodeAnnouncement(n.Key, string.Empty, "unknown", 0, 0, 0),
+                _time.GetElapsedTime(n.Value, now)))
+            .OrderBy(m => m.Announcement.Node, StringComparer.Ordinal)
+            .ToList();
     }
 
     public static BusMembership Start(BusOptions options, string nodeId, ILogger logger, TimeProvider time)
@@ -87,9 +104,10 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, delivery) =>
                 {
-                    if (ReadNodeId(delivery.Body.Span) is { } heard)
+                    if (Read(delivery.Body.Span) is { } heard)
                     {
-                        _lastHeard[heard] = _time.GetTimestamp();
+                        _announcements[heard.Node] = heard;
+                        _lastHeard[heard.Node] = _time.GetTimestamp();
                     }
 
                     return Task.CompletedTask;
@@ -124,13 +142,14 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
     /// <summary>Publishes this node's announcement every interval while the node keeps announcing itself.</summary>
     private async Task AnnounceWhileOpenAsync(IChannel channel, Task closed, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["node"] = _nodeId });
         using var timer = new PeriodicTimer(_options.AnnounceInterval, _time);
         while (!closed.IsCompleted)
         {
             var lastCall = Volatile.Read(ref _lastAnnounceCall);
             if (lastCall != long.MinValue && _time.GetElapsedTime(lastCall) <= _options.AnnounceInterval * 3)
             {
+                var announcement = Describe?.Invoke() ?? new NodeAnnouncement(_nodeId, string.Empty, "unknown", 0, 0, 0);
+                var body = JsonSerializer.SerializeToUtf8Bytes(announcement with { Node = _nodeId }, ClusterJsonContext.Default.NodeAnnouncement);
                 await channel.BasicPublishAsync(_options.MembersExchange, string.Empty, body, cancellationToken).ConfigureAwait(false);
             }
 
@@ -139,13 +158,11 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
         }
     }
 
-    private static string? ReadNodeId(ReadOnlySpan<byte> body)
+    private static NodeAnnouncement? Read(ReadOnlySpan<byte> body)
     {
         try
         {
-            var reader = new Utf8JsonReader(body);
-            using var document = JsonDocument.ParseValue(ref reader);
-            return document.RootElement.TryGetProperty("node", out var node) && node.ValueKind == JsonValueKind.String ? node.GetString() : null;
+            return JsonSerializer.Deserialize(body, ClusterJsonContext.Default.NodeAnnouncement) is { Node.Length: > 0 } announcement ? announcement : null;
         }
         catch (JsonException)
         {

@@ -265,6 +265,18 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
         }
     }
 
+    /// <summary>The position of the oldest message retention kept (read with a short-lived consumer).</summary>
+    public async Task<long> GetFirstPositionAsync(CancellationToken cancellationToken)
+    {
+        var subscription = await StreamSubscription.OpenAsync(_options, $"roster {_origin} probe", "first", cancellationToken).ConfigureAwait(false);
+        await using (subscription.ConfigureAwait(false))
+        {
+            return await NextDeliveryAsync(subscription, cancellationToken).ConfigureAwait(false) is { } first
+                ? StreamSequencer.PositionOf(first.Offset, 0)
+                : throw new LogUnavailableException("The stream could not be read.");
+        }
+    }
+
     /// <summary>Publishes one barrier for every group of callers that asked while the previous one was going out.</summary>
     private async Task RunBarriersAsync(CancellationToken cancellationToken)
     {

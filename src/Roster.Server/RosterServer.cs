@@ -130,6 +130,7 @@ public static class RosterServer
         LeaseEndpoints.Map(api);
         WatchEndpoints.Map(api);
         StatusEndpoints.Map(app);
+        ClusterEndpoints.Map(app);
         return app;
     }
 }

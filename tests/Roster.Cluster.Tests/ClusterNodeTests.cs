@@ -49,6 +49,71 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_node_lists_every_node_with_its_status_revision_and_leases()
+    {
+        using (var registered = await RegisterAsync(_nodes[1], "leased", 1))
+        {
+            Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        }
+
+        var ids = (await Task.WhenAll(_nodes.Select(n => GetJsonAsync(n, "/api/v1/status")))).Select(s => s.GetProperty("nodeId").GetString()).Order(StringComparer.Ordinal).ToList();
+        foreach (var node in _nodes)
+        {
+            // Nodes announce themselves every second: soon each hears all three, live.
+            JsonElement view = default;
+            await Eventually.TrueAsync(
+                async () =>
+                {
+                    view = await GetJsonAsync(node, "/api/v1/cluster");
+                    var nodes = view.GetProperty("nodes").EnumerateArray().ToList();
+                    return nodes.Count == 3 && nodes.All(n => n.GetProperty("status").GetString() == "live" && n.GetProperty("address").GetString()!.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+                },
+                "every node hears the other two",
+                TimeSpan.FromSeconds(15));
+            Assert.True(view.GetProperty("clustered").GetBoolean());
+            Assert.Equal(ids, view.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("id").GetString()).ToList());
+            Assert.Single(view.GetProperty("nodes").EnumerateArray(), n => n.GetProperty("self").GetBoolean());
+            Assert.True(view.GetProperty("stream").GetProperty("lastPosition").GetInt64() > view.GetProperty("stream").GetProperty("firstPosition").GetInt64());
+        }
+
+        // The node the instance was registered at owns its lease, and says so.
+        var owner = (await GetJsonAsync(_nodes[1], "/api/v1/status")).GetProperty("nodeId").GetString();
+        await Eventually.TrueAsync(
+            async () => (await GetJsonAsync(_nodes[0], "/api/v1/cluster")).GetProperty("nodes").EnumerateArray()
+                .Single(n => n.GetProperty("id").GetString() == owner).GetProperty("leases").GetInt32() == 1,
+            "the others hear that node 1 owns one lease",
+            TimeSpan.FromSeconds(15));
+
+        // The CLI prints the same table.
+        var printed = await RunCliAsync("cluster", "--server", _nodes[2].Address.ToString());
+        Assert.All(ids, id => Assert.Contains(id!, printed, StringComparison.Ordinal));
+        Assert.Contains("(this)", printed, StringComparison.Ordinal);
+        Assert.Contains("live", printed, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RunCliAsync(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "roster.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.True(process.ExitCode == 0, error);
+        return output;
+    }
+
+    [Fact]
     public async Task Writers_spread_over_the_nodes_leave_every_node_with_the_same_registry()
     {
         // 8 writers, each on a node of its own choosing, registering, updating, draining and removing instances.

@@ -7,20 +7,6 @@ namespace Roster.Server.Api;
 /// readiness and metrics are never rate-limited: probes that fail under load restart healthy nodes.</summary>
 internal static class StatusEndpoints
 {
-    /// <summary>
-    /// <c>failed</c> (a loop stopped: restart it), <c>catching-up</c> (not yet applied what the log held when it
-    /// started), <c>bus-unavailable</c> (a cluster node cut off from its bus: reads and watches from memory, writes
-    /// 503) or <c>live</c>.
-    /// </summary>
-    public static string NodeStatus(RegistryNodeHost host)
-    {
-        var node = host.Node;
-        return node.Fault is not null ? "failed"
-            : !node.IsReady ? "catching-up"
-            : host.ClusterLog is { IsPublishing: false } or { IsReading: false } ? "bus-unavailable"
-            : "live";
-    }
-
     public static void Map(WebApplication app)
     {
         app.MapGet("/api/v1/status", (RegistryNodeHost host) =>
@@ -32,7 +18,7 @@ internal static class StatusEndpoints
                 w.WriteStartObject();
                 w.WriteString("registryId"u8, node.RegistryId);
                 w.WriteString("nodeId"u8, node.NodeId);
-                w.WriteString("status"u8, NodeStatus(host));
+                w.WriteString("status"u8, host.Status);
                 w.WriteNumber("revision"u8, state.Revision);
                 w.WriteBoolean("ready"u8, node.IsReady);
                 w.WriteString("storage"u8, node.StorageProblem ?? "ok");
@@ -64,6 +50,6 @@ internal static class StatusEndpoints
             : host.Node.IsReady ? Results.Text("ready\n")
             : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable)).DisableRateLimiting();
         app.MapGet("/metrics", (RegistryNodeHost host, HttpMetrics http) =>
-            Results.Text(PrometheusText.Render(host.Node, http), "text/plain; version=0.0.4; charset=utf-8")).DisableRateLimiting();
+            Results.Text(PrometheusText.Render(host, http), "text/plain; version=0.0.4; charset=utf-8")).DisableRateLimiting();
     }
 }

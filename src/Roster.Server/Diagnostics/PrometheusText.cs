@@ -1,17 +1,35 @@
 using System.Globalization;
 using System.Text;
 using Roster.Core.Diagnostics;
-using Roster.Core.Node;
+using Roster.Server.Hosting;
 
 namespace Roster.Server.Diagnostics;
 
 /// <summary>Renders the node's and the HTTP layer's figures in the Prometheus text exposition format.</summary>
 internal static class PrometheusText
 {
-    public static string Render(RegistryNode node, HttpMetrics http)
+    public static string Render(RegistryNodeHost host, HttpMetrics http)
     {
+        var node = host.Node;
         var text = new StringBuilder(4096);
         var state = node.State;
+        text.Append("# HELP roster_node_status The node's status (1 for the current one): live, catching-up, bus-unavailable or failed.\n# TYPE roster_node_status gauge\n");
+        var nodeStatus = host.Status;
+        foreach (var name in (string[])["live", "catching-up", "bus-unavailable", "failed"])
+        {
+            text.Append(CultureInfo.InvariantCulture, $"roster_node_status{{status=\"{name}\"}} {(name == nodeStatus ? 1 : 0)}\n");
+        }
+
+        if (host.ClusterLog is { } log && host.Membership is { } membership)
+        {
+            var members = membership.Members();
+            var newest = Math.Max(state.Revision, members.Count == 0 ? 0 : members.Max(m => m.Announcement.Revision));
+            Gauge(text, "roster_bus_connected", "1 while the node can both publish to and read the cluster's stream.", log.IsPublishing && log.IsReading ? 1 : 0);
+            Counter(text, "roster_bus_reconnects_total", "Connections to the message bus opened again after one was lost.", log.Reconnects);
+            Gauge(text, "roster_cluster_lag_revisions", "Revisions this node is behind the most advanced node it hears.", newest - state.Revision);
+            Gauge(text, "roster_cluster_nodes_heard", "Nodes heard from within one lease TTL, this one included.", members.Count(m => m.HeardAgo <= node.Options.DefaultTtl));
+        }
+
         Gauge(text, "roster_ready", "1 when the node has caught up with its log and serves watches.", node.IsReady ? 1 : 0);
         Gauge(text, "roster_storage_full", "1 while writes are refused because the disk is full.", node.StorageProblem == "disk-full" ? 1 : 0);
         Gauge(text, "roster_storage_failing", "1 while writes are refused because the log cannot be written (disk full or failing).", node.StorageProblem is null ? 0 : 1);

@@ -20,6 +20,7 @@ public sealed class StorageOptions
 
 /// <summary>Opens the storage and starts the <see cref="RegistryNode"/> before the server takes requests; stops it last.</summary>
 internal sealed class RegistryNodeHost(
+    IServiceProvider services,
     IOptions<StorageOptions> storage,
     IOptions<BusOptions> cluster,
     IOptions<RegistryNodeOptions> nodeOptions,
@@ -33,6 +34,31 @@ internal sealed class RegistryNodeHost(
 
     /// <summary>The cluster's change log when this node is part of a cluster; null for a single node.</summary>
     public RabbitStreamChangeLog? ClusterLog { get; private set; }
+
+    /// <summary>The other nodes as heard over the bus; null for a single node.</summary>
+    public BusMembership? Membership => _membership;
+
+    /// <summary>
+    /// <c>failed</c> (a loop stopped: restart it), <c>catching-up</c> (not yet applied what the log held when it
+    /// started), <c>bus-unavailable</c> (a cluster node cut off from its bus: reads and watches from memory, writes
+    /// 503) or <c>live</c>.
+    /// </summary>
+    public string Status
+    {
+        get
+        {
+            var node = Node;
+            return node.Fault is not null ? "failed"
+                : !node.IsReady ? "catching-up"
+                : ClusterLog is { IsPublishing: false } or { IsReading: false } ? "bus-unavailable"
+                : "live";
+        }
+    }
+
+    /// <summary>Where this node's API listens, as its server reports it (empty before it listens).</summary>
+    public string Address =>
+        services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? string.Empty;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -62,7 +88,9 @@ internal sealed class RegistryNodeHost(
         ClusterLog = await RabbitStreamChangeLog.OpenAsync(cluster.Value, nodeId, logger, time, cancellationToken).ConfigureAwait(false);
         _membership = BusMembership.Start(cluster.Value, nodeId, logger, time);
         var nodeStorage = NodeStorage.ForCluster(ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership);
-        _node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
+        var node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
+        _node = node;
+        _membership.Describe = () => new NodeAnnouncement(nodeId, Address, Status, node.State.Revision, node.Leases.Count, node.Watches.SubscriberCount);
     }
 
     private static string LoadOrCreateNodeId(string dataDirectory)

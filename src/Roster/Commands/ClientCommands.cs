@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Roster.Cli.Commands;
 
-/// <summary>Commands that talk to a running node: services, instances, watch, register, deregister, drain, undrain, status.</summary>
+/// <summary>Commands that talk to a running node: services, instances, watch, register, deregister, drain, undrain, status, cluster.</summary>
 internal static class ClientCommands
 {
     private static readonly Option<string> Server = new("--server", "-s")
@@ -50,6 +50,29 @@ internal static class ClientCommands
                 doc.RootElement.EnumerateObject().Select(p => new[] { p.Name, Text(p.Value) })).ConfigureAwait(false);
         }, ct));
         yield return status;
+
+        var cluster = new Command("cluster", "Show every node of the cluster: status, applied revision, lag, leases, watchers, when last heard.") { Server, Json, Token };
+        cluster.SetAction((parse, ct) => RunAsync(parse, output, async (client, ns, json) =>
+        {
+            using var doc = await GetJsonAsync(client, "api/v1/cluster", ct).ConfigureAwait(false);
+            if (json)
+            {
+                await WriteJsonAsync(output, doc.RootElement).ConfigureAwait(false);
+                return;
+            }
+
+            var stream = doc.RootElement.GetProperty("stream");
+            await output.WriteLineAsync(
+                $"registry {Text(doc.RootElement.GetProperty("registryId"))}, stream positions {Text(stream.GetProperty("firstPosition"))} to {Text(stream.GetProperty("lastPosition"))}").ConfigureAwait(false);
+            await Table.WriteAsync(output, ["NODE", "ADDRESS", "STATUS", "REVISION", "LAG", "LEASES", "WATCHERS", "HEARD"],
+                doc.RootElement.GetProperty("nodes").EnumerateArray().Select(n => new[]
+                {
+                    Text(n.GetProperty("id")) + (n.GetProperty("self").GetBoolean() ? " (this)" : string.Empty), Text(n.GetProperty("address")),
+                    Text(n.GetProperty("status")), Text(n.GetProperty("revision")), Text(n.GetProperty("lag")), Text(n.GetProperty("leases")),
+                    Text(n.GetProperty("watchers")), Text(n.GetProperty("lastHeardSeconds")) + " s ago",
+                })).ConfigureAwait(false);
+        }, ct));
+        yield return cluster;
 
         var services = new Command("services", "List the services of a namespace.") { Server, Namespace, Json, Token };
         services.SetAction((parse, ct) => RunAsync(parse, output, async (client, ns, json) =>
