@@ -66,6 +66,44 @@ public sealed class RegistryConnectionTests
     }
 
     [Fact]
+    public async Task A_cluster_node_without_its_bus_is_skipped_for_writes_only()
+    {
+        // Node A cannot reach its message bus: it refuses changes (503 bus-unavailable) but renews and reads.
+        var handler = new ScriptedHandler((request, _) =>
+        {
+            if (request.RequestUri!.Host == "node-a" && request.Method == HttpMethod.Put)
+            {
+                var refused = ScriptedHandler.Status(
+                    HttpStatusCode.ServiceUnavailable,
+                    """{"type":"https://roster.dev/problems/bus-unavailable","title":"Message bus unavailable","status":503}""",
+                    "application/problem+json");
+                refused.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(30));
+                return refused;
+            }
+
+            if (request.RequestUri!.Host == "node-b" && request.Method != HttpMethod.Put)
+            {
+                return null; // B is gone for this renewal: it must go to A, which still renews.
+            }
+
+            return request.Method == HttpMethod.Put
+                ? ScriptedHandler.Status(HttpStatusCode.Created, """{"namespace":"prod","service":"orders","id":"a","address":"10.0.0.1","port":80,"incarnation":9,"revision":9}""")
+                : RenewedOk();
+        });
+        using var client = new RosterClient(Options(NodeA, NodeB), handler, new SteppedTimeProvider());
+
+        await client.RegisterAsync(new InstanceRegistration("prod", "orders", "a", "10.0.0.1", 80));
+        Assert.Equal([RenewalResult.Ok], await client.RenewAsync(OneLease));
+        await client.RegisterAsync(new InstanceRegistration("prod", "orders", "a", "10.0.0.1", 80));
+
+        // The first write fails over to B; the renewal, with B gone, is taken by A; the next write skips A although
+        // A answered last, because A refuses writes for the 30 s it asked.
+        Assert.Equal(
+            ["node-a:8080", "node-b:8080", "node-b:8080", "node-a:8080", "node-b:8080"],
+            handler.Requests.Select(r => r.Node));
+    }
+
+    [Fact]
     public async Task A_refusal_names_the_field_and_is_not_retried()
     {
         var handler = new ScriptedHandler((_, _) => ScriptedHandler.Status(

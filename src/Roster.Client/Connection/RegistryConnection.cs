@@ -5,7 +5,8 @@ namespace Roster.Client.Connection;
 /// <summary>
 /// Sends one call to whichever registry node can take it. A node that refuses the connection, times
 /// out, or answers 429/502/503/504 is skipped for the rest of the round (and, when it sent Retry-After,
-/// until that time has passed, for every call); after a round in which every node failed, the call
+/// until that time has passed, for every call; a cluster node that answered <c>bus-unavailable</c> still
+/// serves reads and renewals, so it is skipped for writes only); after a round in which every node failed, the call
 /// waits a capped exponential backoff with jitter, or the soonest Retry-After when that is later. The
 /// whole call has one deadline. The node that answered last is tried first next time.
 /// </summary>
@@ -13,6 +14,7 @@ internal sealed class RegistryConnection : IDisposable
 {
     private readonly Uri[] _servers;
     private readonly long[] _notBeforeTicks;
+    private readonly long[] _writesNotBeforeTicks;
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
@@ -27,6 +29,7 @@ internal sealed class RegistryConnection : IDisposable
         _options = options;
         _servers = [.. options.Servers];
         _notBeforeTicks = new long[_servers.Length];
+        _writesNotBeforeTicks = new long[_servers.Length];
         _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = options.AttemptTimeout }, disposeHandler: handler is null)
         {
             // Deadlines come from the time provider below, so tests can move them; HttpClient's own is off.
@@ -66,10 +69,18 @@ internal sealed class RegistryConnection : IDisposable
                 {
                     var index = (first + i) % _servers.Length;
                     var server = _servers[index];
-                    var wait = TimeSpan.FromTicks(Volatile.Read(ref _notBeforeTicks[index]) - _time.GetUtcNow().UtcTicks);
+                    using var request = build(server);
+                    var isWrite = request.Method == HttpMethod.Put || request.Method == HttpMethod.Patch || request.Method == HttpMethod.Delete;
+                    var notBefore = Volatile.Read(ref _notBeforeTicks[index]);
+                    if (isWrite)
+                    {
+                        notBefore = Math.Max(notBefore, Volatile.Read(ref _writesNotBeforeTicks[index]));
+                    }
+
+                    var wait = TimeSpan.FromTicks(notBefore - _time.GetUtcNow().UtcTicks);
                     if (wait > TimeSpan.Zero)
                     {
-                        // The node asked not to be called before then.
+                        // The node asked not to be called (or not to be written to) before then.
                         soonestRetry = wait < soonestRetry ? wait : soonestRetry;
                         continue;
                     }
@@ -79,7 +90,6 @@ internal sealed class RegistryConnection : IDisposable
                     HttpResponseMessage? response = null;
                     try
                     {
-                        using var request = build(server);
                         request.Headers.Authorization = _authorization;
                         response = await _http.SendAsync(request, completion, linked.Token).ConfigureAwait(false);
                         if (!RetryAfter.IsRetryable(response.StatusCode))
@@ -91,7 +101,8 @@ internal sealed class RegistryConnection : IDisposable
                         }
 
                         var asked = RetryAfter.Of(response, _time.GetUtcNow());
-                        Volatile.Write(ref _notBeforeTicks[index], (_time.GetUtcNow() + asked).UtcTicks);
+                        var skipped = await RefusesOnlyWritesAsync(response, linked.Token).ConfigureAwait(false) ? _writesNotBeforeTicks : _notBeforeTicks;
+                        Volatile.Write(ref skipped[index], (_time.GetUtcNow() + asked).UtcTicks);
                         if (asked > TimeSpan.Zero)
                         {
                             soonestRetry = asked < soonestRetry ? asked : soonestRetry;
@@ -121,6 +132,32 @@ internal sealed class RegistryConnection : IDisposable
         {
             throw new RosterUnavailableException(
                 $"No registry node answered within {timeout.TotalSeconds:0.###} s ({string.Join(", ", _servers.Select(s => s.ToString()))}); last: {lastFailure}.");
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="response"/> is a cluster node's <c>bus-unavailable</c> problem: it cannot reach its
+    /// message bus, so it refuses changes, but still answers reads, watches and renewals from memory.
+    /// </summary>
+    private static async Task<bool> RefusesOnlyWritesAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable
+            || response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+        {
+            return false;
+        }
+
+        try
+        {
+            using var problem = await System.Text.Json.JsonDocument.ParseAsync(
+                await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return problem.RootElement.TryGetProperty("type", out var type)
+                && type.ValueKind == System.Text.Json.JsonValueKind.String
+                && type.GetString()!.EndsWith("/bus-unavailable", StringComparison.Ordinal);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
         }
     }
 
