@@ -22,6 +22,11 @@ public sealed class BusOptions
     /// <summary>Size of one stream segment file, the unit retention drops. Default 100 MB.</summary>
     public long SegmentBytes { get; set; } = 100_000_000;
 
+    /// <summary>Retention of the checkpoint stream (<c>{StreamName}.checkpoints</c>): it keeps the newest
+    /// checkpoints within this many bytes. A node reads all of them at start, so keep it to a few checkpoints'
+    /// worth. Default 256 MB.</summary>
+    public long CheckpointRetentionBytes { get; set; } = 256_000_000;
+
     /// <summary>Unacknowledged deliveries a node's reader accepts at once.</summary>
     public ushort Prefetch { get; set; } = 1000;
 

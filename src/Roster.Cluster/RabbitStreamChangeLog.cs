@@ -20,7 +20,9 @@ namespace Roster.Cluster;
 /// <item><b>Reading</b> consumes with manual acknowledgements and a prefetch, takes each message's offset from
 /// its <c>x-stream-offset</c> header, and after a broken connection subscribes again from the offset after the
 /// last one it read, on any broker (the client's own recovery would start over from the first offset,
-/// rabbitmq-dotnet-client#1314). A gap in the offsets it needs (retention dropped them) ends the reader with
+/// rabbitmq-dotnet-client#1314). Offsets are not contiguous (each segment file starts with a chunk that takes
+/// an offset and is never delivered); a subscription that starts more than one offset after where it asked,
+/// past offsets the node needs (retention dropped them), ends the reader with
 /// <see cref="LogEntriesDroppedException"/>: the node turns failed instead of applying a registry with a hole.</item>
 /// <item><b>How far the stream reaches</b> has no query over AMQP: <see cref="GetLastPositionAsync"/> appends a
 /// barrier (a message without changes) and returns its position once this node's reader has read it.
@@ -148,6 +150,7 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
             Volatile.Write(ref _readerLostAt, 0);
             await using (subscription.ConfigureAwait(false))
             {
+                var first = true;
                 while (await NextDeliveryAsync(subscription, token).ConfigureAwait(false) is { } delivery)
                 {
                     if (delivery.Offset < next)
@@ -156,10 +159,15 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
                         continue;
                     }
 
-                    if (delivery.Offset > next)
+                    // Offsets are not contiguous: the broker starts each segment file with a chunk of its own
+                    // that takes one offset and is never delivered. Within a subscription every message is
+                    // delivered in order, so only its first delivery can reveal messages retention dropped.
+                    if (first && delivery.Offset > next + 1)
                     {
                         OnGap(next, delivery.Offset, needed);
                     }
+
+                    first = false;
 
                     var message = StreamMessageCodec.Decode(delivery.Body, delivery.Offset);
                     next = delivery.Offset + 1;
@@ -186,13 +194,13 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
     }
 
     /// <summary>
-    /// Offsets <paramref name="expected"/> up to <paramref name="found"/> are missing: retention dropped them
-    /// before this node read them. Harmless while they only fill the deduplication window; fatal when the node
-    /// needs them.
+    /// A subscription from <paramref name="expected"/> started at <paramref name="found"/>, more than one offset
+    /// later: retention dropped messages before this node read them. Harmless while they only fill the
+    /// deduplication window; fatal when the node needs them.
     /// </summary>
     private void OnGap(long expected, long found, long needed)
     {
-        if (found > needed)
+        if (found > needed + 1)
         {
             throw new LogEntriesDroppedException(
                 $"The stream no longer holds offsets {Math.Max(expected, needed)} to {found - 1}, which this node has not applied (retention dropped them). " +

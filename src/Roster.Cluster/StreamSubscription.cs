@@ -6,7 +6,14 @@ using Roster.Core.Log;
 namespace Roster.Cluster;
 
 /// <summary>A message read from the stream: its offset (from the <c>x-stream-offset</c> header) and its bytes.</summary>
-internal readonly record struct Delivery(long Offset, byte[] Body);
+internal readonly record struct Delivery(long Offset, byte[] Body, IDictionary<string, object?>? Headers = null)
+{
+    /// <summary>A string header (AMQP carries them as bytes), or null.</summary>
+    public string? Header(string name) =>
+        Headers?.TryGetValue(name, out var value) == true
+            ? value switch { byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes), string text => text, _ => null }
+            : null;
+}
 
 /// <summary>
 /// One consumer of the stream on a connection of its own, from a given offset. Deliveries are copied into a
@@ -40,13 +47,17 @@ internal sealed class StreamSubscription : IAsyncDisposable
     /// Subscribes to the stream from <paramref name="offset"/>: a number, or <c>"first"</c> for the oldest message
     /// retention kept.
     /// </summary>
-    public static async Task<StreamSubscription> OpenAsync(BusOptions options, string name, object offset, CancellationToken cancellationToken)
+    public static async Task<StreamSubscription> OpenAsync(BusOptions options, string name, object offset, CancellationToken cancellationToken, bool declare = true)
     {
         var connection = await BusConnections.ConnectAsync(options, name, cancellationToken).ConfigureAwait(false);
         try
         {
             var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            await StreamQueue.DeclareAsync(channel, options, cancellationToken).ConfigureAwait(false);
+            if (declare)
+            {
+                await StreamQueue.DeclareAsync(channel, options, cancellationToken).ConfigureAwait(false);
+            }
+
             await channel.BasicQosAsync(0, options.Prefetch, global: false, cancellationToken).ConfigureAwait(false);
             var subscription = new StreamSubscription(connection, channel, options.Prefetch);
             var consumer = new AsyncEventingBasicConsumer(channel);
@@ -78,7 +89,7 @@ internal sealed class StreamSubscription : IAsyncDisposable
             : -1;
         try
         {
-            await _deliveries.Writer.WriteAsync(new Delivery(offset, delivery.Body.ToArray()), _closing.Token).ConfigureAwait(false);
+            await _deliveries.Writer.WriteAsync(new Delivery(offset, delivery.Body.ToArray(), delivery.BasicProperties.Headers), _closing.Token).ConfigureAwait(false);
             if (++_unacknowledged >= _ackEvery)
             {
                 _unacknowledged = 0;

@@ -23,7 +23,10 @@ public sealed class RosterProcess : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<RosterProcess> StartAsync(string dataDirectory, params string[] settings)
+    public static Task<RosterProcess> StartAsync(string dataDirectory, params string[] settings) => StartOnPortAsync(0, dataDirectory, settings);
+
+    /// <summary>As <see cref="StartAsync"/>, on a port chosen by the caller (so it can be watched before it is ready).</summary>
+    public static async Task<RosterProcess> StartOnPortAsync(int port, string dataDirectory, params string[] settings)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var start = new ProcessStartInfo(dotnet)
@@ -32,7 +35,7 @@ public sealed class RosterProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "roster.dll"), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory, .. settings])
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "roster.dll"), "serve", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDirectory, .. settings])
         {
             start.ArgumentList.Add(arg);
         }
@@ -129,7 +132,7 @@ public sealed class RosterProcess : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException("roster did not become ready.");
+                throw new TimeoutException("roster did not become ready; it printed:\n" + string.Join('\n', Output().TakeLast(40)));
             }
 
             await Task.Delay(20);

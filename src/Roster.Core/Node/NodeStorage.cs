@@ -36,9 +36,12 @@ public sealed partial class NodeStorage : IAsyncDisposable
 
     /// <summary>A node of a cluster: <paramref name="log"/> is its connection to the stream every node shares,
     /// <paramref name="identity"/> names the cluster's registry and this node, and <paramref name="membership"/>
-    /// tells which nodes are alive (without it, a silent node's leases are never adopted).</summary>
-    public static NodeStorage ForCluster(IChangeLog log, RegistryIdentity identity, IClusterMembership? membership = null) =>
-        new(log, null, null, identity, null) { Membership = membership };
+    /// tells which nodes are alive (without it, a silent node's leases are never adopted). With
+    /// <paramref name="latest"/> the node starts from that checkpoint and reads the log after it; with
+    /// <paramref name="checkpoints"/> it saves checkpoints there.</summary>
+    public static NodeStorage ForCluster(
+        IChangeLog log, RegistryIdentity identity, IClusterMembership? membership = null, ICheckpointStore? checkpoints = null, Checkpoint? latest = null) =>
+        new(log, checkpoints, latest, identity, null) { Membership = membership };
 
     /// <summary>Which nodes of the cluster are alive; null for a single node.</summary>
     public IClusterMembership? Membership { get; private init; }

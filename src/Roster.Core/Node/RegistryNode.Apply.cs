@@ -9,6 +9,7 @@ public sealed partial class RegistryNode
     // How far the log reached at start (see FindCatchUpTargetAsync); unknown until learned.
     private long _catchUpTarget = long.MaxValue;
     private long _lastCheckpointRevision;
+    private long _appliedAtLastCheckpoint;
     private Task _checkpointing = Task.CompletedTask;
 
     /// <summary>
@@ -108,16 +109,19 @@ public sealed partial class RegistryNode
         // A checkpoint writes every instance, so it waits for at least twice as many log entries as there
         // are instances: each entry then pays for at most half an instance written, however large the
         // registry, and a restart replays at most that many entries.
+        // Counted in entries applied, not in revisions: a cluster's revisions advance by thousands per message.
         var interval = Math.Max(_options.CheckpointInterval, 2L * _machine.State.InstanceCount);
         if (_storage.Checkpoints is null
             || !_checkpointing.IsCompleted
-            || _machine.State.Revision - _lastCheckpointRevision < interval)
+            || Metrics.AppliedEntries - _appliedAtLastCheckpoint < interval
+            || _machine.State.Revision == _lastCheckpointRevision)
         {
             return;
         }
 
         var (state, history, coveredFrom) = Watches.CaptureForCheckpoint();
         _lastCheckpointRevision = state.Revision;
+        _appliedAtLastCheckpoint = Metrics.AppliedEntries;
         _checkpointing = Task.Run(() => SaveCheckpointAsync(new Checkpoint(state, history, coveredFrom)), CancellationToken.None);
     }
 

@@ -87,11 +87,38 @@ internal sealed class RegistryNodeHost(
         var nodeId = storage.Value.InMemory ? RegistryIdentity.NewId() : LoadOrCreateNodeId(storage.Value.DataDirectory);
         ClusterLog = await RabbitStreamChangeLog.OpenAsync(cluster.Value, nodeId, logger, time, cancellationToken).ConfigureAwait(false);
         _membership = BusMembership.Start(cluster.Value, nodeId, logger, time);
-        var nodeStorage = NodeStorage.ForCluster(ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership);
+        var latest = await LoadClusterCheckpointAsync(ClusterLog.RegistryId, cancellationToken).ConfigureAwait(false);
+        var checkpoints = new StreamCheckpointStore(cluster.Value, ClusterLog.RegistryId, () => IsCheckpointWriter(nodeId), logger);
+        var nodeStorage = NodeStorage.ForCluster(ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership, checkpoints, latest);
         var node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
         _node = node;
         _membership.Describe = () => new NodeAnnouncement(nodeId, Address, Status, node.State.Revision, node.Leases.Count, node.Watches.SubscriberCount);
     }
+
+    /// <summary>The newest checkpoint on the cluster's checkpoint stream (null on a new cluster), waiting out bus trouble.</summary>
+    private async Task<Checkpoint?> LoadClusterCheckpointAsync(string registryId, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                return await StreamCheckpointStore.LoadLatestAsync(cluster.Value, registryId, logger, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is Roster.Core.Log.LogUnavailableException or IOException or RabbitMQ.Client.Exceptions.RabbitMQClientException
+                or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.BrokerUnreachableException && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    /// <summary>One node writes the cluster's checkpoints: the live, ready node with the lowest id.</summary>
+    private bool IsCheckpointWriter(string nodeId) =>
+        _node is { IsReady: true } node
+        && _membership is { } membership
+        && membership.LiveNodes(node.Options.DefaultTtl).Min(StringComparer.Ordinal) == nodeId;
 
     private static string LoadOrCreateNodeId(string dataDirectory)
     {
