@@ -40,6 +40,38 @@ internal sealed class WatchRecorder : IAsyncDisposable
         _revision = since;
     }
 
+    /// <summary>
+    /// A watcher that stopped (its client went away, <see cref="DisposeAsync"/>) and comes back later at another
+    /// node: it starts from what <paramref name="stopped"/> held and resumes from its last revision, so it must
+    /// get every change since, without a reset.
+    /// </summary>
+    public static WatchRecorder ResumeLater(WatchRecorder stopped, int node)
+    {
+        ArgumentNullException.ThrowIfNull(stopped);
+        var resumed = new WatchRecorder(stopped._nodes, node, stopped._namespace, stopped.Revision) { _resumedFromPast = true };
+        lock (stopped._lock)
+        {
+            foreach (var (name, view) in stopped._services)
+            {
+                var copy = new ServiceView { Sequence = view.Sequence, Digest = view.Digest };
+                foreach (var (id, instance) in view.Instances)
+                {
+                    copy.Instances[id] = instance;
+                }
+
+                resumed._services[name] = copy;
+            }
+
+            resumed._violations.AddRange(stopped._violations);
+            resumed._eventsBefore = stopped._events;
+        }
+
+        return resumed;
+    }
+
+    private bool _resumedFromPast;
+    private int _eventsBefore;
+
     public long Revision
     {
         get
@@ -51,14 +83,14 @@ internal sealed class WatchRecorder : IAsyncDisposable
         }
     }
 
-    /// <summary>Events received (upserts and deletes).</summary>
+    /// <summary>Events received (upserts and deletes), before a stop included.</summary>
     public int Events
     {
         get
         {
             lock (_lock)
             {
-                return _events;
+                return _eventsBefore + _events;
             }
         }
     }
@@ -71,7 +103,7 @@ internal sealed class WatchRecorder : IAsyncDisposable
         {
             lock (_lock)
             {
-                return Math.Max(0, _resets - (_firstWasReset ? 1 : 0));
+                return Math.Max(0, _resets - (_firstWasReset && !_resumedFromPast ? 1 : 0));
             }
         }
     }

@@ -22,17 +22,49 @@ internal sealed class WriteHistory
 
     /// <summary>Registers <paramref name="id"/> with <paramref name="port"/> at <paramref name="node"/>, retrying at the
     /// next node while the answer is a 503 or no answer; records each attempt.</summary>
-    public async Task RegisterAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id, int port, int ttlSeconds = 60)
+    public Task RegisterAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id, int port, int ttlSeconds = 60) =>
+        SendAsync(nodes, node, service, id, port, client => client.PutAsync(
+            new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
+            JsonContent.Create(new { address = "10.0.0.1", port, ttlSeconds })));
+
+    /// <summary>Deregisters <paramref name="id"/> (404 counts as done: it is absent either way).</summary>
+    public Task DeregisterAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id) =>
+        SendAsync(nodes, node, service, id, Absent, client => client.DeleteAsync(new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative)));
+
+    /// <summary>Drains or undrains <paramref name="id"/>: changes no presence or port, so it is not recorded.</summary>
+    public static async Task DrainAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id, bool drained)
+    {
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            try
+            {
+                using var response = await nodes[(node + attempt) % nodes.Count].Client.PatchAsync(
+                    new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
+                    JsonContent.Create(new { drained }));
+                if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    internal const int Absent = -1;
+
+    private async Task SendAsync(IReadOnlyList<RosterProcess> nodes, int node, string service, string id, int port, Func<HttpClient, Task<HttpResponseMessage>> send)
     {
         for (var attempt = 0; attempt < 40; attempt++)
         {
             var target = nodes[(node + attempt) % nodes.Count];
             try
             {
-                using var response = await target.Client.PutAsync(
-                    new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
-                    JsonContent.Create(new { address = "10.0.0.1", port, ttlSeconds }));
-                if (response.IsSuccessStatusCode)
+                using var response = await send(target.Client);
+                if (response.IsSuccessStatusCode || (port == Absent && response.StatusCode == HttpStatusCode.NotFound))
                 {
                     var revision = response.Headers.TryGetValues("Roster-Revision", out var values) ? long.Parse(values.Single(), System.Globalization.CultureInfo.InvariantCulture) : 0;
                     Record(service, id, new Write(port, revision, Acknowledged: true));
@@ -62,7 +94,7 @@ internal sealed class WriteHistory
         throw new TimeoutException($"{id} could not be written at any node.");
     }
 
-    private void Record(string service, string id, Write write)
+    internal void Record(string service, string id, Write write)
     {
         lock (_lock)
         {
@@ -87,7 +119,8 @@ internal sealed class WriteHistory
 
     /// <summary>
     /// Checks <paramref name="ports"/> (service/id → port, as one node holds them) against the history: every
-    /// instance holds the port of its last acknowledged write, or of a later write whose outcome is unknown.
+    /// instance holds the port of its last acknowledged registration, or is absent when that was a removal, or
+    /// shows a later write whose outcome is unknown.
     /// </summary>
     public List<string> Check(IReadOnlyDictionary<string, int> ports)
     {
@@ -103,13 +136,15 @@ internal sealed class WriteHistory
                 }
 
                 var allowed = writes.Skip(lastAcknowledged).Select(w => w.Port).ToHashSet();
-                if (!ports.TryGetValue(key, out var port))
+                var last = writes[lastAcknowledged];
+                var held = ports.TryGetValue(key, out var port) ? port : Absent;
+                if (!allowed.Contains(held))
                 {
-                    violations.Add($"{key}: lost; its last acknowledged write (port {writes[lastAcknowledged].Port}, revision {writes[lastAcknowledged].Revision}) is not in the registry");
-                }
-                else if (!allowed.Contains(port))
-                {
-                    violations.Add($"{key}: holds port {port}; its last acknowledged write set {writes[lastAcknowledged].Port}");
+                    violations.Add(held == Absent
+                        ? $"{key}: lost; its last acknowledged write (port {last.Port}, revision {last.Revision}) is not in the registry"
+                        : last.Port == Absent
+                            ? $"{key}: holds port {held}; it was acknowledged as removed at revision {last.Revision}"
+                            : $"{key}: holds port {held}; its last acknowledged write set {last.Port}");
                 }
             }
         }
@@ -117,5 +152,5 @@ internal sealed class WriteHistory
         return violations;
     }
 
-    private readonly record struct Write(int Port, long Revision, bool Acknowledged);
+    internal readonly record struct Write(int Port, long Revision, bool Acknowledged);
 }
