@@ -9,7 +9,7 @@ using Roster.Core.Log;
 using Roster.Core.Model;
 using Roster.Core.Node;
 
-// Usage: dotnet run -c Release --project bench/Roster.Bench -- [register|renew|fanout|memory|restart|all] [seconds]
+// Usage: dotnet run -c Release --project bench/Roster.Bench -- [register|renew|fanout|memory|restart|all|cluster] [seconds]
 var workload = args.Length > 0 ? args[0] : "all";
 Workloads.ServerSettings = args.Skip(2).ToArray();
 var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
@@ -25,6 +25,7 @@ if (workload is "expiry" or "all") await Workloads.MassExpiryAsync(instances: 10
 if (workload is "memory" or "all") await Workloads.MemoryAsync(instances: 100_000);
 if (workload is "restart" or "all") await Workloads.RestartAsync(instances: 100_000);
 if (workload is "alloc") await AllocationProbe.RunAsync(Workloads.BenchRegistrationBody());
+if (workload is "cluster") await ClusterWorkloads.RunAsync(seconds);
 
 internal static class Workloads
 {
@@ -40,6 +41,15 @@ internal static class Workloads
     };
 
     public static byte[] BenchRegistrationBody() => RegistrationBody(8080);
+
+    public static byte[] LeasedRegistrationBody(int port, int ttl) => RegistrationBody(port, ttl);
+
+    public static HttpClient Client(Uri address, int connections) => NewClient(address, connections);
+
+    public static ByteArrayContent JsonContent(byte[] body) => Json(body);
+
+    public static Task<int> RegisterAsync(HttpClient client, int concurrency, string prefix, Latencies latencies, DateTime until) =>
+        RegisterManyAsync(client, int.MaxValue, concurrency, prefix, latencies, until);
 
     /// <summary>Extra <c>--Roster:...</c> settings for the server under test (arguments after the duration).</summary>
     public static string[] ServerSettings { get; set; } = [];

@@ -32,6 +32,9 @@ public sealed class BrokerCluster : IAsyncDisposable
     /// <summary>The brokers' AMQP addresses, in node order.</summary>
     public IReadOnlyList<Uri> Addresses => _brokers.Select(b => b.Address).ToList();
 
+    /// <summary>The PIDs of the brokers running now (for their CPU time).</summary>
+    public IReadOnlyList<int> Pids => _brokers.Where(b => b.Pid is not null).Select(b => b.Pid!.Value).ToList();
+
     /// <summary>Whether this fixture started the brokers (and so may kill and restart them).</summary>
     public bool OwnsBrokers => _epmd is not null;
 
@@ -159,7 +162,9 @@ public sealed class BrokerCluster : IAsyncDisposable
             ["RABBITMQ_PID_FILE"] = pidFile,
             ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = "-kernel inet_dist_use_interface {127,0,0,1}",
         };
-        using (Start(Path.Combine(RabbitBin, "rabbitmq-server"), [], _directory, _epmdPort, environment))
+        // Through a shell only to send the broker's console to a file (a pipe nobody reads would fill and stall it).
+        var console = Path.Combine(broker.Directory, "console.log");
+        using (Start("/bin/sh", ["-c", $"exec '{Path.Combine(RabbitBin, "rabbitmq-server")}' >> '{console}' 2>&1"], _directory, _epmdPort, environment))
         {
             // The script's process handle is not needed: the broker is found again by its pid file.
         }
