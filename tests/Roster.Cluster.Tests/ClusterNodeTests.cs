@@ -184,6 +184,30 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
             service.GetProperty("digest").GetString());
     }
 
+    [Fact]
+    public async Task A_message_no_node_can_read_turns_every_node_failed_loudly_instead_of_being_skipped()
+    {
+        // A message of a newer Roster's format (version 9), as a node that was upgraded too early would write.
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = _bus.Brokers[0] };
+        await using (var connection = await factory.CreateConnectionAsync())
+        {
+            await using var channel = await connection.CreateChannelAsync(new RabbitMQ.Client.CreateChannelOptions(true, true));
+            await RabbitMQ.Client.IChannelExtensions.BasicPublishAsync(channel, string.Empty, _bus.StreamName, new byte[] { 9, 0, 0 });
+        }
+
+        foreach (var node in _nodes)
+        {
+            await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("status").GetString() == "failed", "every node turns failed", TimeSpan.FromSeconds(10));
+            using var ready = await node.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("format version 9", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Contains("roster_node_status{status=\"failed\"} 1", await node.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+            Assert.Contains(node.Output(), line => line.StartsWith("crit", StringComparison.Ordinal));
+            using var write = await RegisterAsync(node, "after-poison", 1);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, write.StatusCode);
+        }
+    }
+
     private async Task<RosterProcess> StartNodeAsync(int index)
     {
         if (_directories.Count <= index)
