@@ -13,30 +13,22 @@ namespace Roster.Cluster.Tests;
 [Collection(SharedBrokers.Name)]
 public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly List<RosterProcess> _nodes = [];
-    private readonly List<string> _directories = [];
-    private BusOptions _bus = null!;
+
+    private ClusterProcesses _cluster = null!;
+
+    private List<RosterProcess> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
         Assert.True(brokers.Cluster.OwnsBrokers, "These tests kill brokers: run them on the fixture's own brokers (without ROSTER_TEST_BROKERS).");
-        _bus = brokers.NewBus("broker-failure");
-        for (var i = 0; i < 3; i++)
-        {
-            _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
-            _nodes.Add(await RosterProcess.StartAsync(
-                _directories[i],
-                "--cluster", string.Join(',', _bus.Brokers),
-                $"--Roster:Cluster:StreamName={_bus.StreamName}",
-                $"--Roster:Cluster:MembersExchange={_bus.MembersExchange}"));
-        }
+        _cluster = await ClusterProcesses.StartAsync(brokers, "broker-failure");
     }
 
     [Fact]
     public async Task Killing_the_stream_leader_during_writes_loses_and_repeats_nothing_acknowledged()
     {
         var history = new WriteHistory();
-        var addresses = _nodes.Select(n => n.Address).ToList();
+        var addresses = Nodes.Select(n => n.Address).ToList();
         var watchers = Enumerable.Range(0, 3).Select(i => new WatchRecorder(addresses, i, "default")).ToList();
         watchers.ForEach(w => w.Start());
 
@@ -48,12 +40,12 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
             {
                 if (op == 50 && writer == 0)
                 {
-                    var leader = await brokers.Cluster.LeaderOfAsync(_bus.StreamName);
+                    var leader = await brokers.Cluster.LeaderOfAsync(_cluster.Bus.StreamName);
                     brokers.Cluster.Kill(leader);
                     killed.SetResult();
                 }
 
-                await history.RegisterAsync(_nodes, writer % 3, $"svc{writer}", $"w{writer}-{op % 20}", 10_000 + op);
+                await history.RegisterAsync(Nodes, writer % 3, $"svc{writer}", $"w{writer}-{op % 20}", 10_000 + op);
             }
         })).ToList();
         await Task.WhenAll(writes);
@@ -62,7 +54,7 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
         await AssertConvergedAsync(history, watchers);
         Assert.True(history.Acknowledged >= 600);
         var reconnects = 0L;
-        foreach (var node in _nodes)
+        foreach (var node in Nodes)
         {
             reconnects += (await GetJsonAsync(node, "/api/v1/status")).GetProperty("busReconnects").GetInt64();
         }
@@ -81,24 +73,24 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
         var history = new WriteHistory();
         for (var i = 0; i < 100; i++)
         {
-            await history.RegisterAsync(_nodes, i % 3, "orders", $"i{i}", 5000 + i, ttlSeconds: 4);
+            await history.RegisterAsync(Nodes, i % 3, "orders", $"i{i}", 5000 + i, ttlSeconds: 4);
         }
 
-        var addresses = _nodes.Select(n => n.Address).ToList();
+        var addresses = Nodes.Select(n => n.Address).ToList();
         var watchers = Enumerable.Range(0, 3).Select(i => new WatchRecorder(addresses, i, "default")).ToList();
         watchers.ForEach(w => w.Start());
         await Eventually.TrueAsync(() => watchers.All(w => w.ViewOf("orders").Instances.Count == 100), "the watchers hold every instance", TimeSpan.FromSeconds(20));
 
         // The providers keep renewing at the node they registered at, through the whole outage.
         using var agents = new CancellationTokenSource();
-        var renewals = Enumerable.Range(0, 3).Select(n => RenewAsync(_nodes[n], Enumerable.Range(0, 100).Where(i => i % 3 == n).Select(i => $"i{i}").ToList(), agents.Token)).ToList();
+        var renewals = Enumerable.Range(0, 3).Select(n => RenewAsync(Nodes[n], Enumerable.Range(0, 100).Where(i => i % 3 == n).Select(i => $"i{i}").ToList(), agents.Token)).ToList();
 
         brokers.Cluster.KillAll();
         var outage = System.Diagnostics.Stopwatch.StartNew();
         var refusedWrites = 0;
         while (outage.Elapsed < TimeSpan.FromSeconds(30))
         {
-            foreach (var node in _nodes)
+            foreach (var node in Nodes)
             {
                 // Reads are served from memory, saying how stale they may be; nothing has expired.
                 using var read = await node.Client.GetAsync(new Uri("/api/v1/namespaces/default/services/orders", UriKind.Relative));
@@ -126,7 +118,7 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
         output.WriteLine($"brokers back {outage.ElapsedMilliseconds} ms after they were killed; {refusedWrites} writes refused meanwhile");
 
         // Every node reconnects, catches up and takes writes again.
-        foreach (var node in _nodes)
+        foreach (var node in Nodes)
         {
             await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("status").GetString() == "live", "every node is live again", TimeSpan.FromSeconds(60));
         }
@@ -171,19 +163,11 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
 
     private static Task<JsonElement> GetJsonAsync(RosterProcess node, string path) => ClusterChecks.GetJsonAsync(node, path);
 
-    private Task AssertConvergedAsync(WriteHistory history, List<WatchRecorder> watchers) => ClusterChecks.AssertConvergedAsync(_nodes, history, watchers);
+    private Task AssertConvergedAsync(WriteHistory history, List<WatchRecorder> watchers) => ClusterChecks.AssertConvergedAsync(Nodes, history, watchers);
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _cluster.DisposeAsync();
 
         // The other tests of the collection share these brokers: bring back any that a test killed.
         await brokers.Cluster.RestartKilledAsync();

@@ -11,34 +11,31 @@ namespace Roster.Cluster.Tests;
 [Collection(SharedBrokers.Name)]
 public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
 {
-    private readonly List<RosterProcess> _nodes = [];
-    private readonly List<string> _directories = [];
-    private BusOptions _bus = null!;
+
+    private ClusterProcesses _cluster = null!;
+
+    private List<RosterProcess> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
-        _bus = brokers.NewBus("nodes");
-        for (var i = 0; i < 3; i++)
-        {
-            _nodes.Add(await StartNodeAsync(i));
-        }
+        _cluster = await ClusterProcesses.StartAsync(brokers, "nodes");
     }
 
     [Fact]
     public async Task A_write_at_any_node_is_read_at_every_node_under_one_registry_id_and_revision()
     {
-        var statuses = await Task.WhenAll(_nodes.Select(n => GetJsonAsync(n, "/api/v1/status")));
+        var statuses = await Task.WhenAll(Nodes.Select(n => GetJsonAsync(n, "/api/v1/status")));
         Assert.Single(statuses.Select(s => s.GetProperty("registryId").GetString()).Distinct());
         Assert.Equal(3, statuses.Select(s => s.GetProperty("nodeId").GetString()).Distinct().Count());
 
         for (var i = 0; i < 3; i++)
         {
-            using var created = await RegisterAsync(_nodes[i], $"i{i}", 8080 + i);
+            using var created = await RegisterAsync(Nodes[i], $"i{i}", 8080 + i);
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             var revision = long.Parse(created.Headers.GetValues("Roster-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture);
 
             // Every other node serves it once it has applied that revision, and under the same revision.
-            foreach (var node in _nodes)
+            foreach (var node in Nodes)
             {
                 await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("revision").GetInt64() >= revision, "every node applies the write", TimeSpan.FromSeconds(10));
                 var instance = await GetJsonAsync(node, $"/api/v1/namespaces/default/services/orders/instances/i{i}");
@@ -51,13 +48,13 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
     [Fact]
     public async Task Every_node_lists_every_node_with_its_status_revision_and_leases()
     {
-        using (var registered = await RegisterAsync(_nodes[1], "leased", 1))
+        using (var registered = await RegisterAsync(Nodes[1], "leased", 1))
         {
             Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
         }
 
-        var ids = (await Task.WhenAll(_nodes.Select(n => GetJsonAsync(n, "/api/v1/status")))).Select(s => s.GetProperty("nodeId").GetString()).Order(StringComparer.Ordinal).ToList();
-        foreach (var node in _nodes)
+        var ids = (await Task.WhenAll(Nodes.Select(n => GetJsonAsync(n, "/api/v1/status")))).Select(s => s.GetProperty("nodeId").GetString()).Order(StringComparer.Ordinal).ToList();
+        foreach (var node in Nodes)
         {
             // Nodes announce themselves every second: soon each hears all three, live.
             JsonElement view = default;
@@ -77,15 +74,15 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
         }
 
         // The node the instance was registered at owns its lease, and says so.
-        var owner = (await GetJsonAsync(_nodes[1], "/api/v1/status")).GetProperty("nodeId").GetString();
+        var owner = (await GetJsonAsync(Nodes[1], "/api/v1/status")).GetProperty("nodeId").GetString();
         await Eventually.TrueAsync(
-            async () => (await GetJsonAsync(_nodes[0], "/api/v1/cluster")).GetProperty("nodes").EnumerateArray()
+            async () => (await GetJsonAsync(Nodes[0], "/api/v1/cluster")).GetProperty("nodes").EnumerateArray()
                 .Single(n => n.GetProperty("id").GetString() == owner).GetProperty("leases").GetInt32() == 1,
             "the others hear that node 1 owns one lease",
             TimeSpan.FromSeconds(15));
 
         // The CLI prints the same table.
-        var printed = await RunCliAsync("cluster", "--server", _nodes[2].Address.ToString());
+        var printed = await RunCliAsync("cluster", "--server", Nodes[2].Address.ToString());
         Assert.All(ids, id => Assert.Contains(id!, printed, StringComparison.Ordinal));
         Assert.Contains("(this)", printed, StringComparison.Ordinal);
         Assert.Contains("live", printed, StringComparison.Ordinal);
@@ -114,7 +111,7 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Writers_spread_over_the_nodes_leave_every_node_with_the_same_registry()
+    public async Task Writers_spread_over_theNodes_leave_every_node_with_the_same_registry()
     {
         // 8 writers, each on a node of its own choosing, registering, updating, draining and removing instances.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async writer =>
@@ -122,7 +119,7 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
             var random = new Random(writer);
             for (var op = 0; op < 75; op++)
             {
-                var node = _nodes[random.Next(_nodes.Count)];
+                var node = Nodes[random.Next(Nodes.Count)];
                 var id = $"w{writer}-{random.Next(12)}";
                 var service = $"svc{random.Next(4)}";
                 using var response = random.Next(10) switch
@@ -138,10 +135,10 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
         }));
 
         // A last write at one node, then every node must reach it and agree on every service.
-        using var last = await RegisterAsync(_nodes[0], "last", 1);
+        using var last = await RegisterAsync(Nodes[0], "last", 1);
         var end = long.Parse(last.Headers.GetValues("Roster-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture);
         var views = new List<string>();
-        foreach (var node in _nodes)
+        foreach (var node in Nodes)
         {
             await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("revision").GetInt64() >= end, "every node reaches the last write", TimeSpan.FromSeconds(10));
             var services = await GetJsonAsync(node, "/api/v1/namespaces/default/services");
@@ -157,30 +154,28 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
     [Fact]
     public async Task A_killed_node_comes_back_with_everything_written_while_it_was_gone_before_it_says_ready()
     {
-        using (var before = await RegisterAsync(_nodes[1], "before", 1))
+        using (var before = await RegisterAsync(Nodes[1], "before", 1))
         {
             Assert.Equal(HttpStatusCode.Created, before.StatusCode);
         }
 
-        await _nodes[2].KillAsync();
+        await Nodes[2].KillAsync();
         long end = 0;
         for (var i = 0; i < 50; i++)
         {
-            using var written = await RegisterAsync(_nodes[i % 2], $"while-down-{i}", 2000 + i);
+            using var written = await RegisterAsync(Nodes[i % 2], $"while-down-{i}", 2000 + i);
             Assert.Equal(HttpStatusCode.Created, written.StatusCode);
             end = Math.Max(end, long.Parse(written.Headers.GetValues("Roster-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        await _nodes[2].DisposeAsync();
-
         // RosterProcess returns once /readyz says ready: by then the node must hold everything.
-        _nodes[2] = await StartNodeAsync(2);
-        var status = await GetJsonAsync(_nodes[2], "/api/v1/status");
+        await _cluster.RestartNodeAsync(2);
+        var status = await GetJsonAsync(Nodes[2], "/api/v1/status");
         Assert.True(status.GetProperty("revision").GetInt64() >= end);
-        var service = await GetJsonAsync(_nodes[2], "/api/v1/namespaces/default/services/orders");
+        var service = await GetJsonAsync(Nodes[2], "/api/v1/namespaces/default/services/orders");
         Assert.Equal(51, service.GetProperty("instances").GetArrayLength());
         Assert.Equal(
-            (await GetJsonAsync(_nodes[0], "/api/v1/namespaces/default/services/orders")).GetProperty("digest").GetString(),
+            (await GetJsonAsync(Nodes[0], "/api/v1/namespaces/default/services/orders")).GetProperty("digest").GetString(),
             service.GetProperty("digest").GetString());
     }
 
@@ -188,14 +183,14 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
     public async Task A_message_no_node_can_read_turns_every_node_failed_loudly_instead_of_being_skipped()
     {
         // A message of a newer Roster's format (version 9), as a node that was upgraded too early would write.
-        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = _bus.Brokers[0] };
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = _cluster.Bus.Brokers[0] };
         await using (var connection = await factory.CreateConnectionAsync())
         {
             await using var channel = await connection.CreateChannelAsync(new RabbitMQ.Client.CreateChannelOptions(true, true));
-            await RabbitMQ.Client.IChannelExtensions.BasicPublishAsync(channel, string.Empty, _bus.StreamName, new byte[] { 9, 0, 0 });
+            await RabbitMQ.Client.IChannelExtensions.BasicPublishAsync(channel, string.Empty, _cluster.Bus.StreamName, new byte[] { 9, 0, 0 });
         }
 
-        foreach (var node in _nodes)
+        foreach (var node in Nodes)
         {
             await Eventually.TrueAsync(async () => (await GetJsonAsync(node, "/api/v1/status")).GetProperty("status").GetString() == "failed", "every node turns failed", TimeSpan.FromSeconds(10));
             using var ready = await node.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
@@ -208,42 +203,15 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
         }
     }
 
-    private async Task<RosterProcess> StartNodeAsync(int index)
-    {
-        if (_directories.Count <= index)
-        {
-            _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
-        }
-
-        return await RosterProcess.StartAsync(
-            _directories[index],
-            "--cluster", string.Join(',', _bus.Brokers),
-            $"--Roster:Cluster:StreamName={_bus.StreamName}",
-            $"--Roster:Cluster:MembersExchange={_bus.MembersExchange}");
-    }
-
     private static Task<HttpResponseMessage> RegisterAsync(RosterProcess node, string id, int port, string service = "orders") =>
         node.Client.PutAsync(
             new Uri($"/api/v1/namespaces/default/services/{service}/instances/{id}", UriKind.Relative),
             JsonContent.Create(new { address = "10.0.0.1", port, ttlSeconds = 30 }));
 
-    private static async Task<JsonElement> GetJsonAsync(RosterProcess node, string path)
-    {
-        using var response = await node.Client.GetAsync(new Uri(path, UriKind.Relative));
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
-    }
+    private static Task<JsonElement> GetJsonAsync(RosterProcess node, string path) => History.ClusterChecks.GetJsonAsync(node, path);
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 }

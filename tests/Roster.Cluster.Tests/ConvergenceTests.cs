@@ -15,27 +15,20 @@ public sealed class ConvergenceTests(BrokersFixture brokers, ITestOutputHelper o
 {
     private const int Writers = 8;
     private const int OperationsPerWriter = 625;
-    private readonly List<RosterProcess> _nodes = [];
-    private readonly List<string> _directories = [];
+
+    private ClusterProcesses _cluster = null!;
+
+    private List<RosterProcess> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
-        var bus = brokers.NewBus("convergence");
-        for (var i = 0; i < 3; i++)
-        {
-            _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
-            _nodes.Add(await RosterProcess.StartAsync(
-                _directories[i],
-                "--cluster", string.Join(',', bus.Brokers),
-                $"--Roster:Cluster:StreamName={bus.StreamName}",
-                $"--Roster:Cluster:MembersExchange={bus.MembersExchange}"));
-        }
+        _cluster = await ClusterProcesses.StartAsync(brokers, "convergence");
     }
 
     [Fact]
     public async Task Five_thousand_operations_from_eight_writers_converge_and_twenty_watchers_see_every_change_once()
     {
-        var addresses = _nodes.Select(n => n.Address).ToList();
+        var addresses = Nodes.Select(n => n.Address).ToList();
         var watchers = new List<WatchRecorder>();
         for (var i = 0; i < 16; i++)
         {
@@ -50,24 +43,24 @@ public sealed class ConvergenceTests(BrokersFixture brokers, ITestOutputHelper o
             var random = new Random(writer);
             for (var op = 0; op < OperationsPerWriter; op++)
             {
-                var node = random.Next(_nodes.Count);
+                var node = random.Next(Nodes.Count);
                 var instance = random.Next(25);
                 var id = $"w{writer}-{instance}";
                 var service = $"svc{instance % 4}";
                 switch (random.Next(20))
                 {
                     case < 11:
-                        await history.RegisterAsync(_nodes, node, service, id, 10_000 + op);
+                        await history.RegisterAsync(Nodes, node, service, id, 10_000 + op);
                         break;
                     case < 14:
-                        await WriteHistory.DrainAsync(_nodes, node, service, id, drained: random.Next(2) == 0);
+                        await WriteHistory.DrainAsync(Nodes, node, service, id, drained: random.Next(2) == 0);
                         break;
                     case < 17:
-                        await history.DeregisterAsync(_nodes, node, service, id);
+                        await history.DeregisterAsync(Nodes, node, service, id);
                         break;
                     default:
                         // The same content again: changes nothing but the lease.
-                        await history.RegisterAsync(_nodes, node, service, id, 9_999);
+                        await history.RegisterAsync(Nodes, node, service, id, 9_999);
                         break;
                 }
 
@@ -109,7 +102,7 @@ public sealed class ConvergenceTests(BrokersFixture brokers, ITestOutputHelper o
 
         await Task.WhenAll(writing);
         Assert.Equal(20, watchers.Count);
-        await ClusterChecks.AssertConvergedAsync(_nodes, history, watchers);
+        await ClusterChecks.AssertConvergedAsync(Nodes, history, watchers);
         output.WriteLine($"{history.Acknowledged} writes acknowledged, {history.Unknown} with an unknown outcome; watchers saw {string.Join(", ", watchers.Select(w => w.Events))} events");
         foreach (var watcher in watchers)
         {
@@ -119,14 +112,6 @@ public sealed class ConvergenceTests(BrokersFixture brokers, ITestOutputHelper o
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 }

@@ -19,38 +19,41 @@ public sealed class LateJoinerTests(BrokersFixture brokers, ITestOutputHelper ou
     // Each instance is registered this many times over (a new port each time): enough entries for checkpoints
     // (every max(300, 2 × instances) entries) and for retention to drop the stream's start.
     private const int Rounds = 8;
-    private readonly List<RosterProcess> _nodes = [];
-    private readonly List<string> _directories = [];
-    private BusOptions _bus = null!;
 
-    public async Task InitializeAsync()
-    {
-        _bus = brokers.NewBus("late-joiner");
-        for (var i = 0; i < 3; i++)
-        {
-            _nodes.Add(await StartNodeAsync(0));
-        }
-    }
+    private ClusterProcesses _cluster = null!;
+
+    private List<RosterProcess> Nodes => _cluster.Nodes;
+
+    public async Task InitializeAsync() =>
+        _cluster = await ClusterProcesses.StartAsync(
+            brokers,
+            "late-joiner",
+            settings:
+            [
+                "--Roster:Cluster:MaxLengthBytes=600000",
+                "--Roster:Cluster:SegmentBytes=60000",
+                "--Roster:Node:CheckpointInterval=300",
+            ]);
 
     [Fact]
     public async Task A_node_started_after_retention_dropped_entries_starts_from_a_checkpoint_and_is_ready_only_when_complete()
     {
-        var first = (await GetJsonAsync(_nodes[0], "/api/v1/cluster")).GetProperty("stream").GetProperty("firstPosition").GetInt64();
+        var first = (await GetJsonAsync(Nodes[0], "/api/v1/cluster")).GetProperty("stream").GetProperty("firstPosition").GetInt64();
         await Parallel.ForEachAsync(Enumerable.Range(0, Instances * Rounds), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (n, token) =>
         {
             var i = n % Instances;
-            using var response = await _nodes[n % 3].Client.PutAsync(
+            using var response = await Nodes[n % 3].Client.PutAsync(
                 new Uri($"/api/v1/namespaces/default/services/svc{i % 10}/instances/i{i}", UriKind.Relative),
                 JsonContent.Create(new { address = "10.0.0.1", port = 1000 + n, metadata = new { padding = new string('x', 200) } }),
                 token);
             Assert.True(
                 response.IsSuccessStatusCode,
-                $"{response.StatusCode}: {await response.Content.ReadAsStringAsync(token)}\n" + string.Join('\n', _nodes[n % 3].Output().SkipWhile(l => !l.StartsWith("crit", StringComparison.Ordinal)).Take(12)));
+                $"{response.StatusCode}: {await response.Content.ReadAsStringAsync(token)}\n" + string.Join('\n', Nodes[n % 3].Output().SkipWhile(l => !l.StartsWith("crit", StringComparison.Ordinal)).Take(12)));
         });
 
         // Retention (600 kB in 60 kB segments: more than the 1,000 entries between checkpoints) has dropped the
         // stream's first entries.
-        var dropped = (await GetJsonAsync(_nodes[0], "/api/v1/cluster")).GetProperty("stream").GetProperty("firstPosition").GetInt64();
+        var dropped = (await GetJsonAsync(Nodes[0], "/api/v1/cluster")).GetProperty("stream").GetProperty("firstPosition").GetInt64();
         output.WriteLine($"the stream's first position moved from {first} to {dropped}");
         Assert.True(dropped > first, $"retention dropped nothing (first position {dropped})");
 
@@ -58,10 +61,10 @@ public sealed class LateJoinerTests(BrokersFixture brokers, ITestOutputHelper ou
         var port = FreePort();
         using var watching = new CancellationTokenSource();
         var lists = WatchFromTheStartAsync(port, watching.Token);
-        var late = await StartNodeAsync(port);
-        _nodes.Add(late);
+        var late = await _cluster.StartNodeAsync(port);
+        Nodes.Add(late);
 
-        var expected = await DigestsAsync(_nodes[0]);
+        var expected = await DigestsAsync(Nodes[0]);
         Assert.Equal(expected, await DigestsAsync(late));
         await Eventually.TrueAsync(() => !lists.Counts.IsEmpty, "a watch at the new node succeeded", TimeSpan.FromSeconds(20));
         await watching.CancelAsync();
@@ -125,20 +128,6 @@ public sealed class LateJoinerTests(BrokersFixture brokers, ITestOutputHelper ou
         public Task Task { get; set; } = Task.CompletedTask;
     }
 
-    private async Task<RosterProcess> StartNodeAsync(int port)
-    {
-        _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
-        return await RosterProcess.StartOnPortAsync(
-            port,
-            _directories[^1],
-            "--cluster", string.Join(',', _bus.Brokers),
-            $"--Roster:Cluster:StreamName={_bus.StreamName}",
-            $"--Roster:Cluster:MembersExchange={_bus.MembersExchange}",
-            "--Roster:Cluster:MaxLengthBytes=600000",
-            "--Roster:Cluster:SegmentBytes=60000",
-            "--Roster:Node:CheckpointInterval=300");
-    }
-
     private static async Task<string> DigestsAsync(RosterProcess node)
     {
         var services = await GetJsonAsync(node, "/api/v1/namespaces/default/services");
@@ -154,23 +143,10 @@ public sealed class LateJoinerTests(BrokersFixture brokers, ITestOutputHelper ou
         return port;
     }
 
-    private static async Task<JsonElement> GetJsonAsync(RosterProcess node, string path)
-    {
-        using var response = await node.Client.GetAsync(new Uri(path, UriKind.Relative));
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
-    }
+    private static Task<JsonElement> GetJsonAsync(RosterProcess node, string path) => History.ClusterChecks.GetJsonAsync(node, path);
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 }

@@ -15,29 +15,21 @@ namespace Roster.Cluster.Tests;
 public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(4);
-    private readonly List<RosterProcess> _nodes = [];
-    private readonly List<string> _directories = [];
+
+    private ClusterProcesses _cluster = null!;
+
+    private List<RosterProcess> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
-        var bus = brokers.NewBus("node-failure");
-        for (var i = 0; i < 3; i++)
-        {
-            _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
-            _nodes.Add(await RosterProcess.StartAsync(
-                _directories[i],
-                "--cluster", string.Join(',', bus.Brokers),
-                $"--Roster:Cluster:StreamName={bus.StreamName}",
-                $"--Roster:Cluster:MembersExchange={bus.MembersExchange}",
-                $"--Roster:Node:DefaultTtl={Ttl}"));
-        }
+        _cluster = await ClusterProcesses.StartAsync(brokers, "node-failure", settings: $"--Roster:Node:DefaultTtl={Ttl}");
     }
 
     [Fact]
     public async Task Providers_that_fail_over_keep_all_1000_instances_and_their_watchers_resume_elsewhere()
     {
-        var instances = await RegisterAsync(_nodes[0], "orders", 1000);
-        var addresses = _nodes.Select(n => n.Address).ToList();
+        var instances = await RegisterAsync(Nodes[0], "orders", 1000);
+        var addresses = Nodes.Select(n => n.Address).ToList();
         var watchers = new[] { new WatchRecorder(addresses, 0, "default"), new WatchRecorder(addresses, 0, "default"), new WatchRecorder(addresses, 1, "default") };
         foreach (var watcher in watchers)
         {
@@ -50,23 +42,23 @@ public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper o
         using var agents = new CancellationTokenSource();
         var renewing = RenewAsync(instances, first: 0, agents.Token);
         await Task.Delay(TimeSpan.FromSeconds(1.5));
-        await _nodes[0].KillAsync();
+        await Nodes[0].KillAsync();
         var killedAt = Stopwatch.StartNew();
 
         // A write after the kill: every watcher must see it, the two that were on the killed node from another one.
-        await RegisterAsync(_nodes[1], "payments", 1);
+        await RegisterAsync(Nodes[1], "payments", 1);
         await Eventually.TrueAsync(() => watchers.All(w => w.ViewOf("payments").Instances.Count == 1), "every watcher follows on a live node", TimeSpan.FromSeconds(20));
         output.WriteLine($"watchers of the killed node got the next write from another node {killedAt.ElapsedMilliseconds} ms after the kill");
 
         // Three TTLs later nothing has expired, and the node the agents moved to owns the leases.
-        await Eventually.TrueAsync(async () => (await StatusAsync(_nodes[1])).GetProperty("leases").GetInt32() >= 1000, "the leases move to the node the agents renew at", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(async () => (await StatusAsync(Nodes[1])).GetProperty("leases").GetInt32() >= 1000, "the leases move to the node the agents renew at", TimeSpan.FromSeconds(20));
         output.WriteLine($"leases owned again {killedAt.ElapsedMilliseconds} ms after the kill");
         await Task.Delay(Ttl * 3);
         await agents.CancelAsync();
         var failures = await renewing;
         Assert.Equal(0, failures);
 
-        foreach (var node in _nodes.Skip(1))
+        foreach (var node in Nodes.Skip(1))
         {
             var snapshot = await GetJsonAsync(node, "/api/v1/namespaces/default/services/orders");
             Assert.Equal(1000, snapshot.GetProperty("instances").GetArrayLength());
@@ -86,22 +78,22 @@ public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper o
     {
         // 150 providers on node 0 die with it; 1,350 on node 1 keep renewing (so self-preservation, which weighs
         // expiries against the whole namespace, lets the 10 % go).
-        var dying = await RegisterAsync(_nodes[0], "orders", 150, prefix: "dying");
-        var living = await RegisterAsync(_nodes[1], "orders", 1350, prefix: "living");
+        var dying = await RegisterAsync(Nodes[0], "orders", 150, prefix: "dying");
+        var living = await RegisterAsync(Nodes[1], "orders", 1350, prefix: "living");
         using var agents = new CancellationTokenSource();
         var renewingLiving = RenewAsync(living, first: 1, agents.Token);
         using (var dyingAgents = new CancellationTokenSource())
         {
             var renewingDying = RenewAsync(dying, first: 0, dyingAgents.Token, failOver: false);
             await Task.Delay(TimeSpan.FromSeconds(2));
-            await _nodes[0].KillAsync();
+            await Nodes[0].KillAsync();
             await dyingAgents.CancelAsync();
             await renewingDying;
         }
 
         var killedAt = Stopwatch.StartNew();
         await Eventually.TrueAsync(
-            async () => (await GetJsonAsync(_nodes[1], "/api/v1/namespaces/default/services/orders")).GetProperty("instances").GetArrayLength() == 1350,
+            async () => (await GetJsonAsync(Nodes[1], "/api/v1/namespaces/default/services/orders")).GetProperty("instances").GetArrayLength() == 1350,
             "the dead providers' instances expire",
             Ttl * 4);
         var expiredAfter = killedAt.Elapsed;
@@ -110,7 +102,7 @@ public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper o
 
         await agents.CancelAsync();
         Assert.Equal(0, await renewingLiving);
-        var survivors = await GetJsonAsync(_nodes[2], "/api/v1/namespaces/default/services/orders");
+        var survivors = await GetJsonAsync(Nodes[2], "/api/v1/namespaces/default/services/orders");
         Assert.All(survivors.GetProperty("instances").EnumerateArray(), i => Assert.StartsWith("living", i.GetProperty("id").GetString(), StringComparison.Ordinal));
     }
 
@@ -148,14 +140,14 @@ public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper o
         {
             try
             {
-                using var response = await _nodes[node].Client.PostAsync(new Uri("/api/v1/leases/renew", UriKind.Relative), JsonContent.Create(body), cancellationToken);
+                using var response = await Nodes[node].Client.PostAsync(new Uri("/api/v1/leases/renew", UriKind.Relative), JsonContent.Create(body), cancellationToken);
                 var answer = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
                 notOk += answer.GetProperty("results").EnumerateArray().Count(r => r.GetString() != "ok");
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
             catch (HttpRequestException) when (failOver)
             {
-                node = (node + 1) % _nodes.Count;
+                node = (node + 1) % Nodes.Count;
             }
             catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
             {
@@ -168,23 +160,10 @@ public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper o
 
     private static Task<JsonElement> StatusAsync(RosterProcess node) => GetJsonAsync(node, "/api/v1/status");
 
-    private static async Task<JsonElement> GetJsonAsync(RosterProcess node, string path)
-    {
-        using var response = await node.Client.GetAsync(new Uri(path, UriKind.Relative));
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).Clone();
-    }
+    private static Task<JsonElement> GetJsonAsync(RosterProcess node, string path) => ClusterChecks.GetJsonAsync(node, path);
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 }

@@ -15,26 +15,18 @@ namespace Roster.Cluster.Tests;
 [Collection(SharedBrokers.Name)]
 public sealed class SdkFailoverTests(BrokersFixture brokers) : IAsyncLifetime
 {
-    private readonly List<RosterProcess> _nodes = [];
-    private readonly List<string> _directories = [];
+
+    private ClusterProcesses _cluster = null!;
+
+    private List<RosterProcess> Nodes => _cluster.Nodes;
 
     public async Task InitializeAsync()
     {
-        var bus = brokers.NewBus("sdk-failover");
-        for (var i = 0; i < 3; i++)
-        {
-            _directories.Add(Path.Combine(Path.GetTempPath(), "roster-cluster-node-" + Guid.NewGuid().ToString("N")[..8]));
-            _nodes.Add(await RosterProcess.StartAsync(
-                _directories[i],
-                "--cluster", string.Join(',', bus.Brokers),
-                $"--Roster:Cluster:StreamName={bus.StreamName}",
-                $"--Roster:Cluster:MembersExchange={bus.MembersExchange}",
-                "--Roster:Node:DefaultTtl=00:00:04"));
-        }
+        _cluster = await ClusterProcesses.StartAsync(brokers, "sdk-failover", settings: "--Roster:Node:DefaultTtl=00:00:04");
     }
 
     [Fact]
-    public async Task The_agent_and_discovery_fail_over_to_other_nodes_without_losing_an_instance_or_resyncing()
+    public async Task The_agent_and_discovery_fail_over_to_otherNodes_without_losing_an_instance_or_resyncing()
     {
         using var agentClient = new RosterClient(Options(2, 0, 1));
         var instances = Enumerable.Range(0, 50).Select(i => new InstanceRegistration("default", "orders", $"i{i}", "10.0.0.1", 8000 + i) { TtlSeconds = 4 });
@@ -47,10 +39,10 @@ public sealed class SdkFailoverTests(BrokersFixture brokers) : IAsyncLifetime
         await using var discovery = new RosterDiscovery(discoveryClient, new RosterDiscoveryOptions { Namespace = "default" }, logger: log);
         Assert.Equal(50, (await discovery.GetEndpointsAsync("orders")).Endpoints.Length);
 
-        await _nodes[2].KillAsync();
+        await Nodes[2].KillAsync();
 
         // A change made at another node after the kill reaches discovery through its resumed watch.
-        using (var late = await _nodes[1].Client.PutAsync(
+        using (var late = await Nodes[1].Client.PutAsync(
             new Uri("/api/v1/namespaces/default/services/orders/instances/after-kill", UriKind.Relative),
             JsonContent.Create(new { address = "10.0.0.2", port = 9000, persistent = true })))
         {
@@ -64,7 +56,7 @@ public sealed class SdkFailoverTests(BrokersFixture brokers) : IAsyncLifetime
 
         // Three TTLs later the agent's instances are all there: their leases moved with the agent.
         await Task.Delay(TimeSpan.FromSeconds(12));
-        var snapshot = await _nodes[0].Client.GetFromJsonAsync<JsonElement>(new Uri("/api/v1/namespaces/default/services/orders", UriKind.Relative));
+        var snapshot = await Nodes[0].Client.GetFromJsonAsync<JsonElement>(new Uri("/api/v1/namespaces/default/services/orders", UriKind.Relative));
         Assert.Equal(51, snapshot.GetProperty("instances").GetArrayLength());
         Assert.True(discovery.TryGetEndpoints("orders", out var final));
         Assert.Equal(51, final.Endpoints.Length);
@@ -81,7 +73,7 @@ public sealed class SdkFailoverTests(BrokersFixture brokers) : IAsyncLifetime
         var options = new RosterClientOptions { AttemptTimeout = TimeSpan.FromSeconds(2) };
         foreach (var index in order)
         {
-            options.Servers.Add(_nodes[index].Address);
+            options.Servers.Add(Nodes[index].Address);
         }
 
         return options;
@@ -89,15 +81,7 @@ public sealed class SdkFailoverTests(BrokersFixture brokers) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        foreach (var directory in _directories)
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await _cluster.DisposeAsync();
     }
 
     /// <summary>Keeps every formatted log line.</summary>
