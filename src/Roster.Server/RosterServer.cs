@@ -99,16 +99,20 @@ public static class RosterServer
         }
 
         // A cluster node cut off from its bus still answers reads and watches from memory, and says how stale.
-        var nodeHost = app.Services.GetRequiredService<RegistryNodeHost>();
-        app.Use((context, next) =>
+        // Only a cluster node has the step: a single node's requests pass no extra middleware.
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Roster.Cluster.BusOptions>>().Value.Brokers.Count > 0)
         {
-            if (nodeHost.ClusterLog?.NotReadingFor is { } stale)
+            var nodeHost = app.Services.GetRequiredService<RegistryNodeHost>();
+            app.Use((context, next) =>
             {
-                context.Response.Headers["Roster-Stale-Seconds"] = ((long)stale.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
+                if (nodeHost.ClusterLog?.NotReadingFor is { } stale)
+                {
+                    context.Response.Headers["Roster-Stale-Seconds"] = ((long)stale.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
 
-            return next(context);
-        });
+                return next(context);
+            });
+        }
 
         // Responses the framework ends without a body (405 for a wrong method, for instance) still get a problem.
         app.UseStatusCodePages(async statusContext =>

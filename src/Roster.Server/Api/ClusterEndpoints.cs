@@ -17,7 +17,7 @@ internal static class ClusterEndpoints
     private static async Task<IResult> GetAsync(RegistryNodeHost host, HttpContext context)
     {
         var node = host.Node;
-        var self = new NodeAnnouncement(node.NodeId, host.Address, host.Status, node.State.Revision, node.Leases.Count, node.Watches.SubscriberCount);
+        var self = host.Describe();
         var members = host.Membership?.Members()
             .Select(m => m.Announcement.Node == node.NodeId ? m with { Announcement = self, HeardAgo = TimeSpan.Zero } : m)
             .ToList() ?? [];

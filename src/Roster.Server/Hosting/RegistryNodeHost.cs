@@ -55,6 +55,13 @@ internal sealed class RegistryNodeHost(
         }
     }
 
+    /// <summary>What this node says about itself to the other nodes and in <c>/api/v1/cluster</c>.</summary>
+    public NodeAnnouncement Describe()
+    {
+        var node = Node;
+        return new NodeAnnouncement(node.NodeId, Address, Status, node.State.Revision, node.Leases.Count, node.Watches.SubscriberCount);
+    }
+
     /// <summary>Where this node's API listens, as its server reports it (empty before it listens).</summary>
     public string Address =>
         services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features
@@ -92,24 +99,23 @@ internal sealed class RegistryNodeHost(
         var nodeStorage = NodeStorage.ForCluster(ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership, checkpoints, latest);
         var node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
         _node = node;
-        _membership.Describe = () => new NodeAnnouncement(nodeId, Address, Status, node.State.Revision, node.Leases.Count, node.Watches.SubscriberCount);
+        _membership.Describe = Describe;
     }
 
     /// <summary>The newest checkpoint on the cluster's checkpoint stream (null on a new cluster), waiting out bus trouble.</summary>
     private async Task<Checkpoint?> LoadClusterCheckpointAsync(string registryId, CancellationToken cancellationToken)
     {
-        var delay = TimeSpan.FromMilliseconds(250);
+        var delay = TimeSpan.Zero;
         while (true)
         {
             try
             {
                 return await StreamCheckpointStore.LoadLatestAsync(cluster.Value, registryId, logger, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is Roster.Core.Log.LogUnavailableException or IOException or RabbitMQ.Client.Exceptions.RabbitMQClientException
-                or RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.BrokerUnreachableException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when ((ex is Roster.Core.Log.LogUnavailableException || BusConnections.IsBusFailure(ex)) && !cancellationToken.IsCancellationRequested)
             {
+                delay = BusConnections.NextDelay(cluster.Value, delay);
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
         }
     }
