@@ -5,7 +5,8 @@
 #   bench/peers.sh                      # durable: every data directory on disk, 3 runs
 #   bench/peers.sh --ram                # RAM parity: every data directory on /dev/shm
 #   bench/peers.sh --runs 1 --peers roster,etcd --workloads w1,w2
-# Results: bench/results/peers-{disk,ram}.{json,md} and charts, or --out DIR.
+#   bench/peers.sh --cluster            # clusters of three: Roster nodes + RabbitMQ brokers, etcd members, a ZooKeeper ensemble
+# Results: bench/results/peers-{disk,ram}.{json,md} (peers-cluster-* with --cluster) and charts, or --out DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+for arg in "$@"; do
+    # A Roster cluster replicates through three RabbitMQ brokers, started as plain processes.
+    [ "$arg" = "--cluster" ] && eng/install-rabbitmq.sh
+done
 
 dotnet build bench/Roster.PeerBench -c Release -v quiet -nologo
 exec dotnet bench/Roster.PeerBench/bin/Release/net10.0/Roster.PeerBench.dll "$@"

@@ -13,10 +13,12 @@ export DOTNET_NOLOGO=1
 
 dotnet build Roster.slnx -c Release
 
-# Three stages, so timing-sensitive tests do not compete for the 2 cores with other assemblies: the client SDK's
-# tests (rolling restarts of providers under load) and the cluster tests (three RabbitMQ brokers and several
-# roster processes, failovers) each run on their own, after the rest.
+# Four stages, so timing-sensitive tests do not compete for the 2 cores with other assemblies: the client SDK's
+# tests (rolling restarts of providers under load), the cluster tests (three RabbitMQ brokers and several
+# roster processes, failovers) and the peer benchmark's smoke tests (a roster cluster with its own brokers)
+# each run on their own, after the rest.
 dotnet test Roster.slnx -c Release --no-build --logger "console;verbosity=normal" \
-    --filter "FullyQualifiedName!~Roster.Cluster.Tests&FullyQualifiedName!~Roster.Client.Tests" "$@"
+    --filter "FullyQualifiedName!~Roster.Cluster.Tests&FullyQualifiedName!~Roster.Client.Tests&FullyQualifiedName!~Roster.PeerBench.Tests" "$@"
 dotnet test tests/Roster.Client.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.Cluster.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
+dotnet test tests/Roster.PeerBench.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"

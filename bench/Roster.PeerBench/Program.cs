@@ -9,7 +9,7 @@ if (args is ["hold", var peer, var address, var instances, var ttl])
 {
     // W5's holder process: see Holder.
     var uri = new Uri(address);
-    RecordingDriver driver = peer == "etcd" ? new Roster.PeerBench.Etcd.EtcdDriver(uri) : new Roster.PeerBench.Roster.RosterDriver(uri);
+    RecordingDriver driver = peer == "etcd" ? new Roster.PeerBench.Etcd.EtcdDriver([uri]) : new Roster.PeerBench.Roster.RosterDriver([uri]);
     return await Holder.RunAsync(driver, int.Parse(instances, CultureInfo.InvariantCulture), int.Parse(ttl, CultureInfo.InvariantCulture));
 }
 

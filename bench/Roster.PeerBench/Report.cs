@@ -17,7 +17,7 @@ internal static class Report
     public static string[] Write(BenchSettings settings, Machine machine, List<PeerResult> results)
     {
         Directory.CreateDirectory(settings.Output);
-        var name = Path.Combine(settings.Output, settings.RamDisk ? "peers-ram" : "peers-disk");
+        var name = Path.Combine(settings.Output, (settings.Members > 1 ? "peers-cluster-" : "peers-") + (settings.RamDisk ? "ram" : "disk"));
         var summary = settings.Peers.ToDictionary(p => p, p => Summarize(results.Where(r => r.Peer == p && r.Error is null).ToList()));
         File.WriteAllText(name + ".json", JsonSerializer.Serialize(new { machine, settings, summary, results }, JsonOptions));
         File.WriteAllText(name + ".md", Markdown(settings, machine, summary, results));
@@ -61,6 +61,15 @@ internal static class Report
             ["w6ReadySeconds"] = Median(r => r.W6?.ReadySeconds),
             ["w6Spurious"] = Worst(r => r.W6?.SpuriousDeletes),
             ["w6Lost"] = Worst(r => r.W6 is null ? null : r.W6.InstancesExpected - r.W6.InstancesAfter),
+            ["w7RecoveryMedianMs"] = Median(r => r.W7?.RecoveryMedianMs),
+            ["w7RecoveryMaxMs"] = Median(r => r.W7?.RecoveryMaxMs),
+            ["w7NotRecovered"] = Worst(r => r.W7?.WatchersNotRecovered),
+            ["w7LongestWriteMs"] = Median(r => r.W7?.LongestWriteMs),
+            ["w7P99Ms"] = Median(r => r.W7?.P99Ms),
+            ["w7Missed"] = Worst(r => r.W7?.MissedTotal),
+            ["w7LeasesOwnedMs"] = Median(r => r.W7?.LeasesOwnedAgainMs),
+            ["w7Spurious"] = Worst(r => r.W7?.SpuriousDeletes),
+            ["w7Lost"] = Worst(r => r.W7 is null ? null : r.W7.InstancesExpected - r.W7.InstancesAfter),
         };
     }
 
@@ -89,22 +98,64 @@ internal static class Report
         new("W6 restart: instances lost", "w6Lost", "0", false),
     ];
 
+    /// <summary>
+    /// A cluster of three for each peer: Roster's three nodes and three RabbitMQ brokers against etcd's three
+    /// members and ZooKeeper's three servers, with the cluster issue's goals.
+    /// </summary>
+    private static readonly Row[] ClusterRows =
+    [
+        new("W1 registrations/s", "w1PerSecond", "0", true, (r, e, _, _) => r >= 2 * e, "≥ 2× etcd"),
+        new("W1 ack latency p50 (ms)", "w1P50Ms", "0.00", false),
+        new("W1 ack latency p99 (ms)", "w1P99Ms", "0.00", false),
+        new("W1 server CPU per registration, all servers (µs)", "w1CpuUs", "0.0", false),
+        new("W2 server CPU for keep-alive, all servers (cores)", "w2CpuCores", "0.0000", false),
+        new("W2 instances lost", "w2Lost", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W3 propagation to other members p50 (ms)", "w3P50Ms", "0.00", false),
+        new("W3 propagation to other members p99 (ms)", "w3P99Ms", "0.00", false, (r, e, _, _) => r <= e, "≤ etcd"),
+        new("W3 propagation max (ms)", "w3MaxMs", "0.0", false),
+        new("W3 changes missed (all watchers, worst run)", "w3Missed", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W3 server CPU per delivered event, all servers (µs)", "w3CpuUs", "0.00", false),
+        new("W5 failure seen by watchers, median (s)", "w5MedianSeconds", "0.00", false),
+        new("W5 failure seen by every watcher (s)", "w5MaxSeconds", "0.00", false, (r, _, _, ttl) => r <= ttl + 1, "≤ TTL + 1 s"),
+        new("W7 member killed: watchers have new changes, median (ms)", "w7RecoveryMedianMs", "0", false),
+        new("W7 member killed: every watcher has new changes (ms)", "w7RecoveryMaxMs", "0", false),
+        new("W7 member killed: watchers that never had one", "w7NotRecovered", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W7 member killed: longest write (ms)", "w7LongestWriteMs", "0", false),
+        new("W7 member killed: propagation p99 (ms)", "w7P99Ms", "0.00", false),
+        new("W7 member killed: changes missed", "w7Missed", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W7 member killed: its leases owned again (ms)", "w7LeasesOwnedMs", "0", false),
+        new("W7 member killed: spurious deletes", "w7Spurious", "0", false, (r, _, _, _) => r == 0, "0"),
+        new("W7 member killed: instances lost", "w7Lost", "0", false, (r, _, _, _) => r == 0, "0"),
+    ];
+
     private static string Markdown(BenchSettings settings, Machine machine, Dictionary<string, Dictionary<string, double>> summary, List<PeerResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"# Roster, etcd and ZooKeeper side by side ({(settings.RamDisk ? "RAM parity" : "durable")})");
+        var cluster = settings.Members > 1;
+        text.AppendLine(CultureInfo.InvariantCulture, $"# Roster, etcd and ZooKeeper side by side ({(settings.RamDisk ? "RAM parity" : "durable")}{(cluster ? $", clusters of {settings.Members}" : "")})");
         text.AppendLine();
         text.AppendLine(machine.Summary + ".");
-        text.AppendLine(CultureInfo.InvariantCulture,
-            $"Medians of {settings.Runs} runs. W1: {settings.Providers} providers × {settings.InstancesPerProvider} instances over {Naming.Services} services, TTL {settings.TtlSeconds} s. " +
-            $"W2: {settings.KeepAliveSeconds} s. W3: {settings.Watchers} watchers, {settings.Changes} changes at {settings.ChangesPerSecond}/s. " +
-            $"W4: {settings.MemoryInstances} instances. W5: {settings.FailureInstances} instances. Counts that must be zero show the worst run.");
+        if (cluster)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"Each peer runs {settings.Members} servers: Roster {settings.Members} nodes and {settings.Members} RabbitMQ brokers (their CPU counts as Roster's), etcd {settings.Members} members, ZooKeeper an ensemble of {settings.Members}. Nothing is pinned. Providers are spread over the members; W3's writer uses the first member and Roster's and etcd's watchers the others (ZooKeeper's client picks a server at random). W7 kills a member that is not its cluster's leader a quarter of the way through W3's changes; its clients move to another member.");
+        }
+
+        text.Append(CultureInfo.InvariantCulture,
+            $"Medians of {settings.Runs} runs. W1: {settings.Providers} providers × {settings.InstancesPerProvider} instances over {Naming.Services} services, TTL {settings.TtlSeconds} s. ");
+        text.Append(CultureInfo.InvariantCulture, $"W2: {settings.KeepAliveSeconds} s. W3: {settings.Watchers} watchers, {settings.Changes} changes at {settings.ChangesPerSecond}/s. ");
+        if (!cluster)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"W4: {settings.MemoryInstances} instances. ");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"W5: {settings.FailureInstances} instances. Counts that must be zero show the worst run.");
         text.AppendLine();
         string Cell(string peer, Row row) => summary.TryGetValue(peer, out var s) && s.TryGetValue(row.Key, out var v) && !double.IsNaN(v)
             ? v.ToString(row.Format, CultureInfo.InvariantCulture) : "–";
         text.AppendLine("| Metric | Roster | etcd | ZooKeeper | Roster vs etcd | Roster vs ZooKeeper | Goal | Met |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---|---|");
-        foreach (var row in Rows)
+        foreach (var row in cluster ? ClusterRows : Rows)
         {
             var r = Value(summary, "roster", row.Key);
             var e = Value(summary, "etcd", row.Key);

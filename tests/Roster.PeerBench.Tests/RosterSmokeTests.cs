@@ -16,33 +16,9 @@ public sealed class RosterSmokeTests
         var output = Path.Combine(Path.GetTempPath(), "roster-peers-test-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Roster.PeerBench.dll"), "--peers", "roster", "--runs", "1", "--no-pin",
+            await RunBenchAsync(output, "--peers", "roster", "--runs", "1", "--no-pin",
                 "--providers", "4", "--instances-per-provider", "25", "--ttl", "3", "--keepalive-seconds", "1", "--watchers", "3",
-                "--changes", "40", "--memory-instances", "400", "--failure-instances", "5", "--out", output])
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            using var bench = Process.Start(start)!;
-            var stdout = bench.StandardOutput.ReadToEndAsync();
-            var stderr = bench.StandardError.ReadToEndAsync();
-            using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            try
-            {
-                await bench.WaitForExitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                bench.Kill(entireProcessTree: true);
-                throw;
-            }
-
-            Assert.True(bench.ExitCode == 0, $"exit {bench.ExitCode}\n{await stdout}\n{await stderr}");
+                "--changes", "40", "--memory-instances", "400", "--failure-instances", "5");
             using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "peers-disk.json")));
             var run = Assert.Single(results.RootElement.GetProperty("results").EnumerateArray());
             Assert.Equal(JsonValueKind.Null, run.GetProperty("Error").ValueKind);
@@ -80,5 +56,79 @@ public sealed class RosterSmokeTests
                 Directory.Delete(output, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// The cluster mode against three <c>roster serve --cluster</c> nodes and three RabbitMQ brokers that the
+    /// benchmark starts itself (./eng/test.sh installs RabbitMQ): W7 kills a node a quarter of the way through
+    /// the changes, and its providers and watchers carry on at the others without a loss.
+    /// </summary>
+    [Fact]
+    public async Task Cluster_mode_runs_against_three_roster_nodes_and_survives_a_killed_node()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "roster-peers-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await RunBenchAsync(output, "--cluster", "--peers", "roster", "--runs", "1",
+                "--providers", "6", "--instances-per-provider", "20", "--ttl", "6", "--keepalive-seconds", "1", "--watchers", "4",
+                "--changes", "200", "--rate", "50", "--failure-instances", "5");
+            using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "peers-cluster-disk.json")));
+            var run = Assert.Single(results.RootElement.GetProperty("results").EnumerateArray());
+            Assert.Equal(JsonValueKind.Null, run.GetProperty("Error").ValueKind);
+            Assert.Equal(120, run.GetProperty("W1").GetProperty("Registrations").GetInt32());
+            Assert.True(run.GetProperty("W1").GetProperty("ServerCpuUsPerRegistration").GetDouble() > 0);
+            Assert.Equal(0, run.GetProperty("W3").GetProperty("MissedTotal").GetInt32());
+            Assert.Equal(0, run.GetProperty("W5").GetProperty("WatchersNotSeeingAll").GetInt32());
+            Assert.Equal(JsonValueKind.Null, run.GetProperty("W6").ValueKind);
+
+            var w7 = run.GetProperty("W7");
+            Assert.InRange(w7.GetProperty("KilledMember").GetInt32(), 1, 2);
+            Assert.Equal(0, w7.GetProperty("WatchersNotRecovered").GetInt32());
+            Assert.Equal(0, w7.GetProperty("MissedTotal").GetInt32());
+            Assert.Equal(0, w7.GetProperty("SpuriousDeletes").GetInt64());
+            Assert.Equal(120, w7.GetProperty("InstancesAfter").GetInt64());
+            // The killed node's providers renew at another node within a renewal interval and a retry.
+            Assert.InRange(w7.GetProperty("LeasesOwnedAgainMs").GetDouble(), 0, 6_000);
+
+            var report = await File.ReadAllTextAsync(Path.Combine(output, "peers-cluster-disk.md"));
+            Assert.Contains("clusters of 3", report, StringComparison.Ordinal);
+            Assert.Contains("| W7 member killed: instances lost |", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+    }
+
+    private static async Task RunBenchAsync(string output, params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Roster.PeerBench.dll"), .. args, "--out", output])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var bench = Process.Start(start)!;
+        var stdout = bench.StandardOutput.ReadToEndAsync();
+        var stderr = bench.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        try
+        {
+            await bench.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            bench.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        Assert.True(bench.ExitCode == 0, $"exit {bench.ExitCode}\n{await stdout}\n{await stderr}");
     }
 }

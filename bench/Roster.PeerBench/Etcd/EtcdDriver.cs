@@ -10,9 +10,10 @@ namespace Roster.PeerBench.Etcd;
 /// etcd through its native gRPC API, in go-zero's layout: a provider grants one lease (TTL 10 s), puts
 /// each instance as <c>/services/{service}/{id}</c> attached to that lease, and keeps the lease alive
 /// every TTL/3 on a LeaseKeepAlive stream. A watcher ranges over <c>/services/</c> and then watches the
-/// prefix from the next revision, resuming from its last revision after a failure.
+/// prefix from the next revision, resuming from its last revision after a failure. In a cluster, a
+/// provider or watcher whose member fails carries on at the next member, as clientv3 does.
 /// </summary>
-internal sealed class EtcdDriver(Uri address) : RecordingDriver
+internal sealed class EtcdDriver(IReadOnlyList<Uri> members) : RecordingDriver
 {
     private const string Prefix = "/services/";
     private static readonly ByteString PrefixKey = ByteString.CopyFromUtf8(Prefix);
@@ -23,20 +24,30 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
 
     public override async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
     {
-        using var connection = new GrpcConnection(address);
-        var response = await connection.UnaryAsync(
-            "/etcdserverpb.KV/Range", new RangeRequest { Key = PrefixKey, RangeEnd = PrefixEnd, CountOnly = true }, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
-        return response.Count;
+        for (var member = 0; ; member++)
+        {
+            try
+            {
+                using var connection = new GrpcConnection(members[member]);
+                var response = await connection.UnaryAsync(
+                    "/etcdserverpb.KV/Range", new RangeRequest { Key = PrefixKey, RangeEnd = PrefixEnd, CountOnly = true }, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
+                return response.Count;
+            }
+            catch (HttpRequestException) when (member + 1 < members.Count)
+            {
+                // That member is down (W7): ask the next.
+            }
+        }
     }
 
     public override ProcessStartInfo HolderProcess(int instances, int ttlSeconds) =>
-        Holder.StartInfo("etcd", address, instances, ttlSeconds);
+        Holder.StartInfo("etcd", members[0], instances, ttlSeconds);
 
     protected override async Task PrepareWriterAsync(CancellationToken cancellationToken)
     {
         if (_writer is null)
         {
-            _writer = new EtcdProvider(address, -1, ttlSeconds: 120);
+            _writer = new EtcdProvider(members, -1, ttlSeconds: 120);
             await _writer.GrantAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -48,81 +59,100 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
     }
 
     protected override IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf) =>
-        new EtcdProvider(address, index, ttlSeconds, idOf);
+        new EtcdProvider(members, index, ttlSeconds, idOf);
 
     protected override void DisposeWriter() => _writer?.Dispose();
 
     private static ByteString KeyOf(string service, string id) => ByteString.CopyFromUtf8(Prefix + service + "/" + id);
 
-    protected override async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
+    protected override async Task WatchLoopAsync(int watcher, WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
     {
-        using var connection = new GrpcConnection(address);
-        long nextRevision = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        var member = WatcherMember(watcher, members.Count);
+        var connection = new GrpcConnection(members[member]);
+        try
         {
-            try
+            long nextRevision = 0;
+            while (!cancellationToken.IsCancellationRequested)
             {
-                if (nextRevision == 0)
+                try
                 {
-                    // The full list first, as a consumer starts; the watch continues from the revision after it.
-                    var list = await connection.UnaryAsync(
-                        "/etcdserverpb.KV/Range", new RangeRequest { Key = PrefixKey, RangeEnd = PrefixEnd }, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
-                    nextRevision = list.Header.Revision + 1;
-                }
-
-                var create = new WatchRequest { CreateRequest = new WatchCreateRequest { Key = PrefixKey, RangeEnd = PrefixEnd, StartRevision = nextRevision } };
-                using var call = await connection.DuplexAsync("/etcdserverpb.Watch/Watch", create, WatchResponse.Parser, cancellationToken).ConfigureAwait(false);
-                while (await call.ReadAsync(cancellationToken).ConfigureAwait(false) is { } response)
-                {
-                    var now = Stopwatch.GetTimestamp();
-                    if (response.Created)
+                    if (nextRevision == 0)
                     {
-                        live.TrySetResult();
+                        // The full list first, as a consumer starts; the watch continues from the revision after it.
+                        var list = await connection.UnaryAsync(
+                            "/etcdserverpb.KV/Range", new RangeRequest { Key = PrefixKey, RangeEnd = PrefixEnd }, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
+                        nextRevision = list.Header.Revision + 1;
                     }
 
-                    if (response.Canceled)
+                    var create = new WatchRequest { CreateRequest = new WatchCreateRequest { Key = PrefixKey, RangeEnd = PrefixEnd, StartRevision = nextRevision } };
+                    using var call = await connection.DuplexAsync("/etcdserverpb.Watch/Watch", create, WatchResponse.Parser, cancellationToken).ConfigureAwait(false);
+                    while (await call.ReadAsync(cancellationToken).ConfigureAwait(false) is { } response)
                     {
-                        throw new GrpcException("Watch", "canceled: " + response.CancelReason);
-                    }
-
-                    foreach (var change in response.Events)
-                    {
-                        var key = change.Kv.Key.Span;
-                        var id = Encoding.UTF8.GetString(key[(key.LastIndexOf((byte)'/') + 1)..]);
-                        if (change.Type == Event.Types.EventType.Delete)
+                        var now = Stopwatch.GetTimestamp();
+                        if (response.Created)
                         {
-                            recorder.OnDelete(id, now);
-                        }
-                        else
-                        {
-                            recorder.OnUpsert(id, now);
+                            live.TrySetResult();
                         }
 
-                        nextRevision = change.Kv.ModRevision + 1;
+                        if (response.Canceled)
+                        {
+                            throw new GrpcException("Watch", "canceled: " + response.CancelReason);
+                        }
+
+                        foreach (var change in response.Events)
+                        {
+                            var key = change.Kv.Key.Span;
+                            var id = Encoding.UTF8.GetString(key[(key.LastIndexOf((byte)'/') + 1)..]);
+                            if (change.Type == Event.Types.EventType.Delete)
+                            {
+                                recorder.OnDelete(id, now);
+                            }
+                            else
+                            {
+                                recorder.OnUpsert(id, now);
+                            }
+
+                            nextRevision = change.Kv.ModRevision + 1;
+                        }
                     }
                 }
-            }
-            catch (Exception e) when (e is HttpRequestException or IOException or GrpcException && !cancellationToken.IsCancellationRequested)
-            {
-            }
+                catch (Exception e) when (e is HttpRequestException or IOException or GrpcException && !cancellationToken.IsCancellationRequested)
+                {
+                    if (members.Count > 1)
+                    {
+                        // The member failed: resume at the next one from the same revision.
+                        connection.Dispose();
+                        member = (member + 1) % members.Count;
+                        connection = new GrpcConnection(members[member]);
+                    }
+                }
 
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            connection.Dispose();
         }
     }
 
     /// <summary>One provider process: its own connection, one lease, its instances.</summary>
     private sealed class EtcdProvider : IProvider
     {
-        private readonly GrpcConnection _connection;
+        private readonly IReadOnlyList<Uri> _members;
+        private GrpcConnection _connection;
+        private int _member;
         private readonly int _index;
         private readonly int _ttlSeconds;
         private readonly Func<int, string> _idOf;
         private readonly List<ByteString> _keys = [];
         private long _lease;
 
-        public EtcdProvider(Uri address, int index, int ttlSeconds, Func<int, string>? idOf = null)
+        public EtcdProvider(IReadOnlyList<Uri> members, int index, int ttlSeconds, Func<int, string>? idOf = null)
         {
-            _connection = new GrpcConnection(address);
+            _members = members;
+            _member = ProviderMember(index, members.Count);
+            _connection = new GrpcConnection(members[_member]);
             _index = index;
             _ttlSeconds = ttlSeconds;
             _idOf = idOf ?? (i => Naming.ProviderInstance(index, i));
@@ -191,6 +221,13 @@ internal sealed class EtcdDriver(Uri address) : RecordingDriver
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or GrpcException && !cancellationToken.IsCancellationRequested)
                 {
+                    if (_members.Count > 1)
+                    {
+                        // The member failed: keep the lease alive through the next one (leases are the cluster's).
+                        _connection.Dispose();
+                        _member = (_member + 1) % _members.Count;
+                        _connection = new GrpcConnection(_members[_member]);
+                    }
                 }
 
                 await Task.Delay(200, cancellationToken).ConfigureAwait(false);

@@ -11,26 +11,57 @@ namespace Roster.PeerBench.Roster;
 /// Roster through its HTTP/JSON API, as the SDK uses it: a provider registers each instance with a PUT
 /// and renews all of its instances in one batch request every TTL/3; a watcher reads the namespace's
 /// Server-Sent Events stream (a full list first, then changes) and resumes with <c>Last-Event-ID</c>.
+/// In a cluster, a provider or watcher whose node fails carries on at the next node, as the SDK does.
 /// </summary>
-/// <param name="address">The node.</param>
+/// <param name="members">The nodes.</param>
 /// <param name="expectedProviderInstances">How many provider instances a full list received on resumption must hold (W6).</param>
-internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 0) : RecordingDriver
+internal sealed class RosterDriver(IReadOnlyList<Uri> members, int expectedProviderInstances = 0) : RecordingDriver
 {
     private RosterProvider? _writer;
 
     public override async Task<long> CountInstancesAsync(CancellationToken cancellationToken)
     {
-        using var client = new HttpClient { BaseAddress = address };
-        using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri($"/api/v1/namespaces/{Naming.Namespace}/services", UriKind.Relative), cancellationToken).ConfigureAwait(false));
-        return document.RootElement.GetProperty("services").EnumerateArray().Sum(s => s.GetProperty("instances").GetInt64());
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        for (var member = 0; ; member++)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri(members[member], $"/api/v1/namespaces/{Naming.Namespace}/services"), cancellationToken).ConfigureAwait(false));
+                return document.RootElement.GetProperty("services").EnumerateArray().Sum(s => s.GetProperty("instances").GetInt64());
+            }
+            catch (HttpRequestException) when (member + 1 < members.Count)
+            {
+                // That node is down (W7): ask the next.
+            }
+        }
+    }
+
+    /// <summary>Leases each node owns, summed over the nodes that answer (W7: the killed node's leases owned again).</summary>
+    public async Task<long> OwnedLeasesAsync(CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        long owned = 0;
+        foreach (var member in members)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri(member, "/api/v1/status"), cancellationToken).ConfigureAwait(false));
+                owned += document.RootElement.GetProperty("leases").GetInt64();
+            }
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+            }
+        }
+
+        return owned;
     }
 
     public override ProcessStartInfo HolderProcess(int instances, int ttlSeconds) =>
-        Holder.StartInfo("roster", address, instances, ttlSeconds);
+        Holder.StartInfo("roster", members[0], instances, ttlSeconds);
 
     protected override Task PrepareWriterAsync(CancellationToken cancellationToken)
     {
-        _writer ??= new RosterProvider(address, -1, ttlSeconds: 120);
+        _writer ??= new RosterProvider(members, -1, ttlSeconds: 120);
         return Task.CompletedTask;
     }
 
@@ -40,20 +71,21 @@ internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 
             : _writer!.RegisterAsync(Naming.Service(key % Naming.Services), Naming.ChangeInstance(key), cancellationToken);
 
     protected override IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf) =>
-        new RosterProvider(address, index, ttlSeconds, idOf);
+        new RosterProvider(members, index, ttlSeconds, idOf);
 
     protected override void DisposeWriter() => _writer?.Dispose();
 
-    protected override async Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
+    protected override async Task WatchLoopAsync(int watcher, WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken)
     {
-        using var client = new HttpClient { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan };
+        using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var member = WatcherMember(watcher, members.Count);
         string? lastEventId = null;
         var resumed = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/api/v1/namespaces/{Naming.Namespace}/watch", UriKind.Relative));
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(members[member], $"/api/v1/namespaces/{Naming.Namespace}/watch"));
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
                 if (lastEventId is not null)
                 {
@@ -93,6 +125,8 @@ internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 
             }
             catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
             {
+                // The node failed (or restarts, W6): resume at the next one; revisions are the same on every node.
+                member = (member + 1) % members.Count;
             }
 
             resumed = true;
@@ -130,7 +164,9 @@ internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 
     /// <summary>One provider process: its own connection, its instances and their incarnations.</summary>
     private sealed class RosterProvider : IProvider
     {
+        private readonly IReadOnlyList<Uri> _members;
         private readonly HttpClient _client;
+        private int _member;
         private readonly int _index;
         private readonly int _ttlSeconds;
         private readonly byte[] _body;
@@ -138,12 +174,13 @@ internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 
 
         private readonly Func<int, string> _idOf;
 
-        public RosterProvider(Uri address, int index, int ttlSeconds, Func<int, string>? idOf = null)
+        public RosterProvider(IReadOnlyList<Uri> members, int index, int ttlSeconds, Func<int, string>? idOf = null)
         {
             _idOf = idOf ?? (i => Naming.ProviderInstance(index, i));
+            _members = members;
+            _member = ProviderMember(index, members.Count);
             _client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
             {
-                BaseAddress = address,
                 Timeout = TimeSpan.FromSeconds(30),
             };
             _index = index;
@@ -193,7 +230,7 @@ internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 
                     await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
                     using var content = new ByteArrayContent(body);
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                    using var response = await _client.PostAsync(new Uri("/api/v1/leases/renew", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+                    using var response = await _client.PostAsync(new Uri(_members[_member], "/api/v1/leases/renew"), content, cancellationToken).ConfigureAwait(false);
                     if (!response.IsSuccessStatusCode)
                     {
                         interval = TimeSpan.FromMilliseconds(200);
@@ -226,16 +263,17 @@ internal sealed class RosterDriver(Uri address, int expectedProviderInstances = 
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
                 {
-                    // The registry is unreachable (W6 restarts it): retry soon.
+                    // The node is unreachable (W6 restarts it, W7 kills it): retry soon, at the next node of a cluster.
                     interval = TimeSpan.FromMilliseconds(200);
+                    _member = (_member + 1) % _members.Count;
                 }
             }
         }
 
         public void Dispose() => _client.Dispose();
 
-        private static Uri InstanceUri(string service, string id) =>
-            new($"/api/v1/namespaces/{Naming.Namespace}/services/{service}/instances/{id}", UriKind.Relative);
+        private Uri InstanceUri(string service, string id) =>
+            new(_members[_member], $"/api/v1/namespaces/{Naming.Namespace}/services/{service}/instances/{id}");
 
         private byte[] RenewBody()
         {

@@ -101,7 +101,10 @@ internal abstract class PeerServer : IDisposable
     /// <summary>True once the server answers a client request (each peer's own health or read).</summary>
     protected abstract Task<bool> IsReadyAsync(CancellationToken cancellationToken);
 
-    protected static int FreePort()
+    /// <summary>True when this member leads its cluster (etcd's Raft leader, ZooKeeper's leader).</summary>
+    public virtual Task<bool> IsLeaderAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public static int FreePort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));

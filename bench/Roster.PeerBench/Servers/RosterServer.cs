@@ -3,8 +3,12 @@ using System.Globalization;
 
 namespace Roster.PeerBench.Servers;
 
-/// <summary><c>roster serve</c> with its embedded log in the data directory; ready when <c>/readyz</c> answers 200.</summary>
-internal sealed class RosterServer(string dataDirectory, int? cpu) : PeerServer(dataDirectory, cpu)
+/// <summary>
+/// <c>roster serve</c> with its embedded log in the data directory, or with <paramref name="brokers"/> a node
+/// of a cluster replicating through those RabbitMQ brokers; ready when <c>/readyz</c> answers 200, which a
+/// cluster node does once it has caught up with the stream.
+/// </summary>
+internal sealed class RosterServer(string dataDirectory, int? cpu, IReadOnlyList<Uri>? brokers = null) : PeerServer(dataDirectory, cpu)
 {
     private readonly HttpClient _probe = new() { Timeout = TimeSpan.FromSeconds(1) };
 
@@ -17,6 +21,12 @@ internal sealed class RosterServer(string dataDirectory, int? cpu) : PeerServer(
             "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory])
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (brokers is not null)
+        {
+            start.ArgumentList.Add("--cluster");
+            start.ArgumentList.Add(string.Join(',', brokers));
         }
 
         return start;

@@ -31,8 +31,12 @@ internal interface IPeerDriver : IAsyncDisposable
     /// <summary>Opens watchers on every service; returns once each has its full list and its watch is live.</summary>
     Task OpenWatchersAsync(int watchers, CancellationToken cancellationToken);
 
-    /// <summary>W3: one writer makes <paramref name="changes"/> changes at a fixed rate; the watchers' receipts are matched against the writer's acknowledgements.</summary>
-    Task<PropagationResult> RunChangesAsync(int changes, int perSecond, CancellationToken cancellationToken);
+    /// <summary>
+    /// W3: one writer makes <paramref name="changes"/> changes at a fixed rate; the watchers' receipts are
+    /// matched against the writer's acknowledgements. With <paramref name="fault"/> (W7), the fault is
+    /// injected once its change is acknowledged, and the writes go on.
+    /// </summary>
+    Task<PropagationResult> RunChangesAsync(int changes, int perSecond, ChangeFault? fault, CancellationToken cancellationToken);
 
     /// <summary>The command line of a separate process that registers <paramref name="instances"/>, keeps them alive and prints <c>ready</c>.</summary>
     ProcessStartInfo HolderProcess(int instances, int ttlSeconds);
@@ -47,5 +51,12 @@ internal interface IPeerDriver : IAsyncDisposable
     Task<long> SpuriousDeletesAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>W3's outcome: every receipt's delay after the write's acknowledgement, and what each watcher never received.</summary>
-internal sealed record PropagationResult(double[] LatenciesMs, int[] MissedPerWatcher, int Changes);
+/// <summary>W7's fault: <paramref name="Inject"/> runs once change <paramref name="AfterChange"/> is acknowledged.</summary>
+internal sealed record ChangeFault(int AfterChange, Action Inject);
+
+/// <summary>
+/// W3's outcome: every receipt's delay after the write's acknowledgement, what each watcher never received,
+/// the longest the writer waited for an acknowledgement, and with a fault, for each watcher, the time from
+/// the fault to its first receipt of a change written after it (NaN: none received).
+/// </summary>
+internal sealed record PropagationResult(double[] LatenciesMs, int[] MissedPerWatcher, int Changes, double LongestWriteMs, double[] RecoveryMs);

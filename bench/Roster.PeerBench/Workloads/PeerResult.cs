@@ -11,6 +11,7 @@ internal sealed record PeerResult
     public MemoryResult? W4 { get; set; }
     public FailureResult? W5 { get; set; }
     public RestartResult? W6 { get; set; }
+    public MemberFailureResult? W7 { get; set; }
     public string? Error { get; set; }
 }
 
@@ -28,3 +29,12 @@ internal sealed record MemoryResult(int Instances, long RssBeforeBytes, long Rss
 internal sealed record FailureResult(int Instances, double MedianSeconds, double MaxSeconds, int WatchersNotSeeingAll);
 
 internal sealed record RestartResult(double ReadySeconds, long SpuriousDeletes, long InstancesExpected, long InstancesAfter);
+
+/// <summary>
+/// W7 (cluster): one member SIGKILLed in the middle of W3's changes. Recovery: per watcher, from the kill to its
+/// first receipt of a change written after it. Leases owned again: Roster only (etcd's leases and ZooKeeper's
+/// sessions belong to the whole cluster), from the kill until the surviving nodes own every provider's lease.
+/// </summary>
+internal sealed record MemberFailureResult(
+    int KilledMember, int Changes, double LongestWriteMs, double RecoveryMedianMs, double RecoveryMaxMs, int WatchersNotRecovered,
+    double P99Ms, int MissedTotal, double LeasesOwnedAgainMs, long SpuriousDeletes, long InstancesExpected, long InstancesAfter);

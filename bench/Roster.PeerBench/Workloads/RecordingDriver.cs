@@ -33,8 +33,22 @@ internal abstract class RecordingDriver : IPeerDriver
     /// <summary>A new provider; <paramref name="idOf"/> names its instances (provider instances when null).</summary>
     protected abstract IProvider NewProvider(int index, int ttlSeconds, Func<int, string>? idOf);
 
-    /// <summary>One watcher's receive loop: full list, then changes into <paramref name="recorder"/>; completes <paramref name="live"/> once watching.</summary>
-    protected abstract Task WatchLoopAsync(WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken);
+    /// <summary>
+    /// Watcher <paramref name="watcher"/>'s receive loop: full list, then changes into <paramref name="recorder"/>;
+    /// completes <paramref name="live"/> once watching. It starts at <see cref="WatcherMember"/> and moves to
+    /// the next member when its member fails.
+    /// </summary>
+    protected abstract Task WatchLoopAsync(int watcher, WatchRecorder recorder, TaskCompletionSource live, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Where clients start in a cluster of <paramref name="members"/>: W3's writer and W5's holder at member 0,
+    /// provider <c>p</c> at member <c>p mod members</c>, watchers spread over the other members, so every
+    /// change W3 measures travels from one member to another.
+    /// </summary>
+    protected static int WatcherMember(int watcher, int members) => members == 1 ? 0 : 1 + (watcher % (members - 1));
+
+    /// <inheritdoc cref="WatcherMember"/>
+    protected static int ProviderMember(int provider, int members) => Math.Max(0, provider) % members;
 
     public abstract Task<long> CountInstancesAsync(CancellationToken cancellationToken);
 
@@ -98,16 +112,16 @@ internal abstract class RecordingDriver : IPeerDriver
         {
             var recorder = new WatchRecorder();
             _recorders.Add(recorder);
-            opening.Add(OpenWatcherAsync(recorder, cancellationToken));
+            opening.Add(OpenWatcherAsync(_recorders.Count - 1, recorder, cancellationToken));
         }
 
         await Task.WhenAll(opening).ConfigureAwait(false);
     }
 
-    private async Task OpenWatcherAsync(WatchRecorder recorder, CancellationToken cancellationToken)
+    private async Task OpenWatcherAsync(int watcher, WatchRecorder recorder, CancellationToken cancellationToken)
     {
         var live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _loops.Enqueue(WatchLoopAsync(recorder, live, _stopping.Token));
+        _loops.Enqueue(WatchLoopAsync(watcher, recorder, live, _stopping.Token));
         await live.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
     }
 
@@ -117,7 +131,7 @@ internal abstract class RecordingDriver : IPeerDriver
     /// <summary>Creates or deletes W3's instance <paramref name="key"/> and returns once the registry acknowledged it.</summary>
     protected abstract Task WriteChangeAsync(int key, bool delete, CancellationToken cancellationToken);
 
-    public async Task<PropagationResult> RunChangesAsync(int changes, int perSecond, CancellationToken cancellationToken)
+    public async Task<PropagationResult> RunChangesAsync(int changes, int perSecond, ChangeFault? fault, CancellationToken cancellationToken)
     {
         await PrepareWriterAsync(cancellationToken).ConfigureAwait(false);
         var keys = (changes + 1) / 2 + Naming.ChangeBlock;
@@ -128,6 +142,8 @@ internal abstract class RecordingDriver : IPeerDriver
 
         var createdAck = new long[keys];
         var deletedAck = new long[keys];
+        var longestWrite = TimeSpan.Zero;
+        long faultAt = 0;
         var start = Stopwatch.GetTimestamp();
         for (var change = 0; change < changes; change++)
         {
@@ -140,8 +156,16 @@ internal abstract class RecordingDriver : IPeerDriver
             }
 
             var (key, delete) = Naming.ChangeAt(change);
+            var writing = Stopwatch.GetTimestamp();
             await WriteChangeAsync(key, delete, cancellationToken).ConfigureAwait(false);
-            (delete ? deletedAck : createdAck)[key] = Stopwatch.GetTimestamp();
+            var acknowledged = Stopwatch.GetTimestamp();
+            (delete ? deletedAck : createdAck)[key] = acknowledged;
+            longestWrite = TimeSpan.FromTicks(Math.Max(longestWrite.Ticks, Stopwatch.GetElapsedTime(writing, acknowledged).Ticks));
+            if (fault is not null && change == fault.AfterChange)
+            {
+                fault.Inject();
+                faultAt = Stopwatch.GetTimestamp();
+            }
         }
 
         // Give every watcher up to 5 s after the last write to receive everything.
@@ -170,7 +194,25 @@ internal abstract class RecordingDriver : IPeerDriver
             }
         }
 
-        return new PropagationResult([.. latencies], missed, changes);
+        var recovery = fault is null ? [] : _recorders.Select(r => RecoveryMs(r, changes, faultAt, createdAck, deletedAck)).ToArray();
+        return new PropagationResult([.. latencies], missed, changes, longestWrite.TotalMilliseconds, recovery);
+    }
+
+    /// <summary>From the fault to the watcher's first receipt of a change acknowledged after it, in ms; NaN when it received none.</summary>
+    private static double RecoveryMs(WatchRecorder recorder, int changes, long faultAt, long[] createdAck, long[] deletedAck)
+    {
+        var first = long.MaxValue;
+        for (var change = 0; change < changes; change++)
+        {
+            var (key, delete) = Naming.ChangeAt(change);
+            var received = delete ? recorder.DeletedAt(key) : recorder.CreatedAt(key);
+            if ((delete ? deletedAck : createdAck)[key] > faultAt && received != 0)
+            {
+                first = Math.Min(first, received);
+            }
+        }
+
+        return first == long.MaxValue ? double.NaN : Stopwatch.GetElapsedTime(faultAt, first).TotalMilliseconds;
     }
 
     public Task MarkHolderKilledAsync(CancellationToken cancellationToken)

@@ -38,6 +38,7 @@ public final class ZkAgent {
     static final List<WatcherSession> watchers = new ArrayList<>();
     static final AtomicInteger lost = new AtomicInteger();
     static long holderKilledAt;
+    static BufferedReader input;
 
     public static void main(String[] args) throws Exception {
         connect = args[1];
@@ -57,7 +58,7 @@ public final class ZkAgent {
         ensureTree();
         System.out.println("ready");
         System.out.flush();
-        BufferedReader input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String line;
         while ((line = input.readLine()) != null) {
             String[] command = line.trim().split(" ");
@@ -118,7 +119,7 @@ public final class ZkAgent {
                 return "{}";
             }
             case "changes":
-                return changes(Integer.parseInt(c[1]), Integer.parseInt(c[2]));
+                return changes(Integer.parseInt(c[1]), Integer.parseInt(c[2]), c.length > 3 ? Integer.parseInt(c[3]) : -1);
             case "mark":
                 holderKilledAt = System.nanoTime();
                 return "{}";
@@ -146,12 +147,18 @@ public final class ZkAgent {
         }
     }
 
-    static String changes(int changes, int perSecond) throws Exception {
+    /**
+     * W3 (and W7 with faultAfter >= 0: once that change is acknowledged, the agent asks the orchestrator to
+     * inject the fault with a {"fault":true} line and goes on when it answers "injected").
+     */
+    static String changes(int changes, int perSecond, int faultAfter) throws Exception {
         int keys = (changes + 1) / 2 + BLOCK;
         for (WatcherSession w : watchers) w.prepare(keys);
         ZooKeeper writer = session(10000, null);
         long[] createdAck = new long[keys];
         long[] deletedAck = new long[keys];
+        long longestWrite = 0;
+        long faultAt = 0;
         long start = System.nanoTime();
         for (int change = 0; change < changes; change++) {
             long due = start + change * 1_000_000_000L / perSecond;
@@ -161,12 +168,17 @@ public final class ZkAgent {
             int position = change % (2 * BLOCK);
             int key = block * BLOCK + position % BLOCK;
             String path = servicePath(key % SERVICES) + "/w3-" + key;
-            if (position >= BLOCK) {
-                writer.delete(path, -1);
-                deletedAck[key] = System.nanoTime();
-            } else {
-                writer.create(path, value, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.EPHEMERAL);
-                createdAck[key] = System.nanoTime();
+            long writing = System.nanoTime();
+            write(writer, path, position >= BLOCK);
+            long acknowledged = System.nanoTime();
+            (position >= BLOCK ? deletedAck : createdAck)[key] = acknowledged;
+            longestWrite = Math.max(longestWrite, acknowledged - writing);
+            if (change == faultAfter) {
+                System.out.println("{\"fault\":true}");
+                System.out.flush();
+                String answer = input.readLine();
+                if (!"injected".equals(answer)) throw new IllegalStateException("expected 'injected', got " + answer);
+                faultAt = System.nanoTime();
             }
         }
         long deadline = System.nanoTime() + 5_000_000_000L;
@@ -187,6 +199,12 @@ public final class ZkAgent {
                 first = false;
             }
         }
+        json.append(String.format("],\"longestWriteMs\":%.3f,\"recoveryMs\":[", longestWrite / 1e6));
+        for (int i = 0; faultAfter >= 0 && i < watchers.size(); i++) {
+            if (i > 0) json.append(',');
+            long recovered = watchers.get(i).firstReceiptAfter(changes, faultAt, createdAck, deletedAck);
+            json.append(recovered == 0 ? "null" : String.format("%.3f", (recovered - faultAt) / 1e6));
+        }
         json.append("],\"missed\":[");
         for (int i = 0; i < watchers.size(); i++) {
             if (i > 0) json.append(',');
@@ -194,6 +212,23 @@ public final class ZkAgent {
         }
         writer.close();
         return json.append("]}").toString();
+    }
+
+    /** One create or delete, retried through a connection loss (the writer's server died) until it is known done. */
+    static void write(ZooKeeper writer, String path, boolean delete) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            try {
+                if (delete) writer.delete(path, -1);
+                else writer.create(path, value, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.EPHEMERAL);
+                return;
+            } catch (KeeperException.NodeExistsException | KeeperException.NoNodeException e) {
+                return; // a retried write that had been applied before the connection was lost
+            } catch (KeeperException.ConnectionLossException e) {
+                if (System.nanoTime() > deadline) throw e;
+                Thread.sleep(10);
+            }
+        }
     }
 
     static String servicePath(int service) {
@@ -301,6 +336,20 @@ public final class ZkAgent {
         void prepare(int keys) {
             created = new AtomicLongArray(keys);
             deleted = new AtomicLongArray(keys);
+        }
+
+        /** The first receipt (nanoTime) of a change acknowledged after faultAt; 0 when none. */
+        long firstReceiptAfter(int changes, long faultAt, long[] createdAck, long[] deletedAck) {
+            long first = Long.MAX_VALUE;
+            for (int change = 0; change < changes; change++) {
+                int block = change / (2 * BLOCK);
+                int position = change % (2 * BLOCK);
+                int key = block * BLOCK + position % BLOCK;
+                boolean delete = position >= BLOCK;
+                long received = delete ? deleted.get(key) : created.get(key);
+                if ((delete ? deletedAck : createdAck)[key] > faultAt && received != 0) first = Math.min(first, received);
+            }
+            return first == Long.MAX_VALUE ? 0 : first;
         }
 
         int missed(int changes) {

@@ -9,7 +9,8 @@ namespace Roster.PeerBench.ZooKeeper;
 /// <summary>
 /// ZooKeeper through its official Java client: each workload step is one command to <c>ZkAgent</c>
 /// (ZkAgent.java, compiled with the machine's javac against Debian's jars), which runs the step with
-/// the same shape as the .NET drivers and answers with one JSON line.
+/// the same shape as the .NET drivers and answers with one JSON line. In an ensemble every session gets
+/// the whole server list: the client library picks a server at random and fails over by itself.
 /// </summary>
 internal sealed class ZooKeeperDriver : IPeerDriver
 {
@@ -19,9 +20,9 @@ internal sealed class ZooKeeperDriver : IPeerDriver
     private readonly Process _agent;
     private int _lost;
 
-    public ZooKeeperDriver(int port, string workDirectory)
+    public ZooKeeperDriver(IReadOnlyList<int> ports, string workDirectory)
     {
-        _connect = $"127.0.0.1:{port}";
+        _connect = string.Join(',', ports.Select(port => $"127.0.0.1:{port}"));
         var classes = Compile(workDirectory);
         _classPath = classes + ":" + ZooKeeperServer.ClassPath;
         _valueFile = Path.Combine(workDirectory, "instance-value.json");
@@ -54,12 +55,14 @@ internal sealed class ZooKeeperDriver : IPeerDriver
         using var answer = await SendAsync($"watch {watchers}", cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<PropagationResult> RunChangesAsync(int changes, int perSecond, CancellationToken cancellationToken)
+    public async Task<PropagationResult> RunChangesAsync(int changes, int perSecond, ChangeFault? fault, CancellationToken cancellationToken)
     {
-        using var answer = await SendAsync($"changes {changes} {perSecond}", cancellationToken).ConfigureAwait(false);
-        var latencies = answer.RootElement.GetProperty("latenciesMs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        var missed = answer.RootElement.GetProperty("missed").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        return new PropagationResult(latencies, missed, changes);
+        using var answer = await SendAsync($"changes {changes} {perSecond} {fault?.AfterChange ?? -1}", cancellationToken, fault?.Inject).ConfigureAwait(false);
+        var root = answer.RootElement;
+        var latencies = root.GetProperty("latenciesMs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        var missed = root.GetProperty("missed").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var recovery = root.GetProperty("recoveryMs").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? double.NaN : e.GetDouble()).ToArray();
+        return new PropagationResult(latencies, missed, changes, root.GetProperty("longestWriteMs").GetDouble(), recovery);
     }
 
     public ProcessStartInfo HolderProcess(int instances, int ttlSeconds) =>
@@ -103,17 +106,28 @@ internal sealed class ZooKeeperDriver : IPeerDriver
         }
     }
 
-    private async Task<JsonDocument> SendAsync(string command, CancellationToken cancellationToken)
+    /// <summary>Sends one command and reads its answer; <paramref name="inject"/> runs when the agent asks for the fault (W7).</summary>
+    private async Task<JsonDocument> SendAsync(string command, CancellationToken cancellationToken, Action? inject = null)
     {
         await _agent.StandardInput.WriteLineAsync(command.AsMemory(), cancellationToken).ConfigureAwait(false);
         await _agent.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
         var line = await _agent.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("ZkAgent ended.");
+        if (line == """{"fault":true}""")
+        {
+            (inject ?? throw new InvalidOperationException("ZkAgent asked for a fault that was not planned."))();
+            await _agent.StandardInput.WriteLineAsync("injected".AsMemory(), cancellationToken).ConfigureAwait(false);
+            await _agent.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+            line = await _agent.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException("ZkAgent ended.");
+        }
+
         var answer = JsonDocument.Parse(line);
         if (answer.RootElement.TryGetProperty("error", out var error))
         {
+            var message = error.GetString();
             answer.Dispose();
-            throw new InvalidOperationException($"ZkAgent {command}: {error.GetString()}");
+            throw new InvalidOperationException($"ZkAgent {command}: {message}");
         }
 
         // "count" and "spurious" report how many instances providers had to register again (LostRegistrations).
