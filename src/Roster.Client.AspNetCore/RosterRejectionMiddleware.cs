@@ -6,10 +6,16 @@ namespace Roster.Client.AspNetCore;
 
 /// <summary>
 /// Declines, with 503 and a typed <see cref="RosterHttp.RejectionHeader"/>, the requests this process should not
-/// take: any new one while it drains, one meant for a service it does not host, and one above its
-/// concurrency limit. The consumer's handler tries another instance and does not count the answer as a
+/// take: one from Roster's handler while it drains, one meant for a service it does not host, and one above
+/// its concurrency limit. The consumer's handler tries another instance and does not count the answer as a
 /// failure. Requests already running are never affected.
 /// </summary>
+/// <remarks>
+/// While draining, only requests that name their service in <see cref="RosterHttp.ServiceHeader"/> (sent by
+/// Roster's handler, which retries elsewhere) are declined. Others (YARP, Microsoft.Extensions.ServiceDiscovery,
+/// any client that does not retry a 503) are still served: the drain period is their time to see the drain
+/// and move away, and a decline would be a failed request for them.
+/// </remarks>
 internal sealed class RosterRejectionMiddleware
 {
     private readonly RequestDelegate _next;
@@ -34,13 +40,14 @@ internal sealed class RosterRejectionMiddleware
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (_state.IsDraining)
+        var named = context.Request.Headers[RosterHttp.ServiceHeader];
+        if (_state.IsDraining && named.Count > 0)
         {
             Reject(context, RosterHttp.Draining);
             return;
         }
 
-        if (context.Request.Headers[RosterHttp.ServiceHeader] is { Count: > 0 } named
+        if (named.Count > 0
             && _options.HostedServices.Count > 0
             && !_options.HostedServices.Contains(named.ToString()))
         {

@@ -191,10 +191,13 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
         _inbox.Writer.TryWrite(message);
     }
 
+    /// <summary>True when <paramref name="name"/> can name a Roster service: lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.</summary>
+    internal static bool IsServiceName(string name) => name.Length <= 253 && ServiceName().IsMatch(name);
+
     private static void CheckServiceName(string service)
     {
         ArgumentNullException.ThrowIfNull(service);
-        if (service.Length > 253 || !ServiceName().IsMatch(service))
+        if (!IsServiceName(service))
         {
             throw new ArgumentException($"'{service}' is not a service name: lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.", nameof(service));
         }

@@ -8,7 +8,7 @@ public sealed class EndpointCacheTests
     private static readonly DateTimeOffset Now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private static ServiceEndpoints List(long sequence, int count, EndpointSource source = EndpointSource.Live) =>
-        new("prod", "orders", sequence, [.. Enumerable.Range(0, count).Select(i => new ServiceEndpoint($"orders-{i}", "10.0.0." + i, 8080))], source, Now);
+        new("prod", "orders", sequence, [.. Enumerable.Range(0, count).Select(i => new InstanceEndpoint($"orders-{i}", "10.0.0." + i, 8080))], source, Now);
 
     [Fact]
     public void A_newer_list_replaces_and_an_older_one_is_ignored()
@@ -112,7 +112,7 @@ public sealed class EndpointCacheTests
             {
                 long sequence = (long)i * writers + w;
                 // Every few writes an unconfirmed empty list, which must never show.
-                var endpoints = i % 7 == 0 ? ImmutableArray<ServiceEndpoint>.Empty : lists[i % lists.Length];
+                var endpoints = i % 7 == 0 ? ImmutableArray<InstanceEndpoint>.Empty : lists[i % lists.Length];
                 cache.Replace(new ServiceEndpoints("prod", "orders", sequence, endpoints, EndpointSource.Live, Now), confirmedEmpty: false);
             }
         })).ToArray();

@@ -258,11 +258,11 @@ public sealed class LoadBalancerTests
         return new RosterLoadBalancer(options, _time);
     }
 
-    private static ServiceEndpoint Endpoint(string id) => new(id, "10.0.0.1", 8000) { Incarnation = 1 };
+    private static InstanceEndpoint Endpoint(string id) => new(id, "10.0.0.1", 8000) { Incarnation = 1 };
 
-    private static ServiceEndpoints List(params ServiceEndpoint[] endpoints) => List(1, endpoints);
+    private static ServiceEndpoints List(params InstanceEndpoint[] endpoints) => List(1, endpoints);
 
-    private static ServiceEndpoints List(long sequence, params ServiceEndpoint[] endpoints) =>
+    private static ServiceEndpoints List(long sequence, params InstanceEndpoint[] endpoints) =>
         new("prod", "orders", sequence, [.. endpoints], EndpointSource.Live, DateTimeOffset.UnixEpoch);
 
     private static string Pick(RosterLoadBalancer balancer, ServiceEndpoints list, string? key = null)

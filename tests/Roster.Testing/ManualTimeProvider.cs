@@ -7,7 +7,8 @@ namespace Roster.Testing;
 /// </summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
-    private long _ticks = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;
+    // Off-grid on purpose (the core's README): a round start hides code that only works on whole seconds or minutes.
+    private long _ticks = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks + 13_370_000_987;
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 

@@ -16,7 +16,7 @@ namespace Roster.Client;
 /// list, when the registry was last reachable; for a <see cref="EndpointSource.Disk"/> list, when it was saved.
 /// </param>
 public sealed record ServiceEndpoints(
-    string Namespace, string Service, long Sequence, ImmutableArray<ServiceEndpoint> Endpoints, EndpointSource Source, DateTimeOffset UpdatedAt)
+    string Namespace, string Service, long Sequence, ImmutableArray<InstanceEndpoint> Endpoints, EndpointSource Source, DateTimeOffset UpdatedAt)
 {
     /// <summary>
     /// How long the list may have been out of date at <paramref name="now"/>: zero while the registry's

@@ -78,7 +78,7 @@ internal sealed class ServiceModel
     /// <summary>The list as readers get it.</summary>
     public ServiceEndpoints ToEndpoints(string @namespace, EndpointSource source, DateTimeOffset updatedAt)
     {
-        var builder = ImmutableArray.CreateBuilder<ServiceEndpoint>(_instances.Count);
+        var builder = ImmutableArray.CreateBuilder<InstanceEndpoint>(_instances.Count);
         foreach (var (data, _) in _instances.Values.OrderBy(i => i.Data.Id, StringComparer.Ordinal))
         {
             builder.Add(ToEndpoint(data));
@@ -103,7 +103,7 @@ internal sealed class ServiceModel
         Digest ^= hash;
     }
 
-    private static ServiceEndpoint ToEndpoint(InstanceData data) => new(data.Id, data.Address, data.Port)
+    private static InstanceEndpoint ToEndpoint(InstanceData data) => new(data.Id, data.Address, data.Port)
     {
         Scheme = data.Scheme,
         Zone = data.Zone,

@@ -8,13 +8,19 @@ namespace Roster.Client.Hosting;
 /// has started (so consumers are not sent to a process that cannot answer yet), and on shutdown drains
 /// and deregisters before the host goes on to stop the server, which still serves the requests in flight.
 /// </summary>
+/// <remarks>
+/// The drain runs in <see cref="StoppingAsync"/>, which the host calls on every lifecycle service before it
+/// stops any hosted service. <see cref="StopAsync"/> would be too late: a web application stops its server
+/// before the hosted services the app added, so the process would refuse connections during its own drain
+/// period (clients that do not retry a refused connection, such as YARP, would see failed requests).
+/// </remarks>
 internal sealed class RegistrationHostedService(
     RosterClient client,
     IOptions<RosterRegistrationOptions> options,
     IHostApplicationLifetime lifetime,
     RosterProviderState state,
     IEnumerable<IRosterAddressSource> addressSources,
-    TimeProvider? time = null) : IHostedService, IAsyncDisposable
+    TimeProvider? time = null) : IHostedLifecycleService, IAsyncDisposable
 {
     private volatile RegistrationAgent? _agent;
     private CancellationTokenRegistration _started;
@@ -38,6 +44,16 @@ internal sealed class RegistrationHostedService(
         return Task.CompletedTask;
     }
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Drains and deregisters while the server still accepts connections.</summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Drains and deregisters (once: after <see cref="StoppingAsync"/> there is nothing left to do).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         state.BeginDraining();

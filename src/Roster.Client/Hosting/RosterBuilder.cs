@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -47,20 +48,21 @@ public sealed class RosterBuilder
     /// section of the configuration given to <c>AddRoster</c> (when one was), then from <paramref name="configure"/>.
     /// When the configuration reloads, <see cref="RosterDiscoveryOptions.LoadBalancing"/> and
     /// <see cref="RosterDiscoveryOptions.MaxAttemptsPerRequest"/> follow it; the other settings are read once.
+    /// Calling it again configures the options again but adds no second discovery: the first stays the one shared.
     /// </summary>
     public RosterBuilder AddDiscovery(Action<RosterDiscoveryOptions>? configure = null)
     {
         Configure("Discovery", configure);
-        Services.AddSingleton(provider => new DiscoverySettings(
+        Services.TryAddSingleton(provider => new DiscoverySettings(
             provider.GetRequiredService<IOptionsMonitor<RosterDiscoveryOptions>>(),
             provider.GetService<TimeProvider>(),
             provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>() ?? NullLogger<RosterDiscovery>.Instance));
-        Services.AddSingleton(provider => new RosterDiscovery(
+        Services.TryAddSingleton(provider => new RosterDiscovery(
             provider.GetRequiredService<RosterClient>(),
             provider.GetRequiredService<DiscoverySettings>().Current,
             provider.GetService<TimeProvider>(),
             provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>()));
-        Services.AddSingleton(provider => provider.GetRequiredService<DiscoverySettings>().Balancer);
+        Services.TryAddSingleton(provider => provider.GetRequiredService<DiscoverySettings>().Balancer);
         return this;
     }
 

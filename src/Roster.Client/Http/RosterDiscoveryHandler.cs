@@ -22,6 +22,12 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var target = request.RequestUri ?? throw new InvalidOperationException("The request has no address; set HttpClient.BaseAddress to http://{service}/.");
+        if (target.HostNameType != UriHostNameType.Dns || target.IsLoopback)
+        {
+            // An IP literal or localhost names no service (it may come from another resolver stacked on this client): pass it through.
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
         var service = target.IdnHost;
         if (!discovery.TryGetEndpoints(service, out var endpoints))
         {

@@ -12,7 +12,7 @@ public readonly struct EndpointLease
     private readonly ServiceTable _table;
     private readonly long _started;
 
-    internal EndpointLease(RosterLoadBalancer balancer, ServiceEndpoint endpoint, ServiceTable table, int index, long started)
+    internal EndpointLease(RosterLoadBalancer balancer, InstanceEndpoint endpoint, ServiceTable table, int index, long started)
     {
         _balancer = balancer;
         Endpoint = endpoint;
@@ -22,7 +22,7 @@ public readonly struct EndpointLease
     }
 
     /// <summary>The endpoint to send the request to.</summary>
-    public ServiceEndpoint Endpoint { get; }
+    public InstanceEndpoint Endpoint { get; }
 
     /// <summary>The endpoint's position in the list it was chosen from.</summary>
     internal int Index { get; }

@@ -9,4 +9,4 @@ namespace Roster.Client;
 /// <param name="SkippedFor">How much longer it is skipped after rejecting a request; zero when it is not.</param>
 /// <param name="Latency">Its recent latency (a moving average); zero before its first success.</param>
 public sealed record EndpointState(
-    ServiceEndpoint Endpoint, int InFlight, long Sent, int ConsecutiveFailures, TimeSpan EjectedFor, TimeSpan SkippedFor, TimeSpan Latency);
+    InstanceEndpoint Endpoint, int InFlight, long Sent, int ConsecutiveFailures, TimeSpan EjectedFor, TimeSpan SkippedFor, TimeSpan Latency);

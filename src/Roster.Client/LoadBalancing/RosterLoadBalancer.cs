@@ -271,7 +271,7 @@ public sealed class RosterLoadBalancer
         return inZone > 0 ? inZone : count;
     }
 
-    private static int WeightedRandom(System.Collections.Immutable.ImmutableArray<ServiceEndpoint> list, ReadOnlySpan<int> eligible)
+    private static int WeightedRandom(System.Collections.Immutable.ImmutableArray<InstanceEndpoint> list, ReadOnlySpan<int> eligible)
     {
         long total = 0;
         foreach (var i in eligible)

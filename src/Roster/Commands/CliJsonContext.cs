@@ -1,7 +1,13 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Roster.Cli.Commands;
 
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonElement))]
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
-internal sealed partial class CliJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+/// <summary>JSON output of the CLI: indented by default; <see cref="Compact"/> for NDJSON lines.</summary>
+[JsonSerializable(typeof(JsonElement))]
+[JsonSourceGenerationOptions(WriteIndented = true)]
+internal sealed partial class CliJsonContext : JsonSerializerContext
+{
+    /// <summary>One line per value.</summary>
+    public static CliJsonContext Compact { get; } = new(new JsonSerializerOptions { WriteIndented = false });
+}

@@ -64,6 +64,10 @@ internal sealed class AppProcess : IAsyncDisposable
     public static Task<AppProcess> StartConsumerAsync(string name, Uri registry, params string[] settings) =>
         StartAsync(name, Built("samples/Orders.Consumer", "Orders.Consumer.dll"), ["--urls", "http://127.0.0.1:0", .. RegistrySetting(registry), .. settings]);
 
+    /// <summary>The sample YARP gateway (samples/Orders.Gateway) on a free port.</summary>
+    public static Task<AppProcess> StartGatewayAsync(string name, Uri registry, params string[] settings) =>
+        StartAsync(name, Built("samples/Orders.Gateway", "Orders.Gateway.dll"), ["--urls", "http://127.0.0.1:0", .. RegistrySetting(registry), .. settings]);
+
     /// <summary>A port nobody listens on now, for a process that must come back at the same address.</summary>
     public static int FreePort()
     {

@@ -84,6 +84,41 @@ public sealed class ProcessTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_yarp_gateway_forwards_through_a_rolling_restart_of_three_providers_without_a_failed_request()
+    {
+        var providers = new List<AppProcess>();
+        for (var i = 0; i < 3; i++)
+        {
+            providers.Add(await StartProviderAsync($"provider-{i}"));
+        }
+
+        // The gateway knows nothing of Roster's handler: YARP picks destinations from what
+        // Microsoft.Extensions.ServiceDiscovery resolves through Roster, and retries nothing.
+        var gateway = Track(await AppProcess.StartGatewayAsync("gateway", RegistryAddress, "--Logging:LogLevel:Roster=Debug", "--Logging:LogLevel:Microsoft.Extensions.ServiceDiscovery=Debug"));
+        var load = new ConsumerLoad(gateway.Address, callers: 4);
+        try
+        {
+            await WaitUntilServedByAsync(load, providers);
+            for (var i = 0; i < providers.Count; i++)
+            {
+                await providers[i].StopAsync();
+                providers[i] = await StartProviderAsync($"provider-{i}-new");
+                await WaitUntilServedByAsync(load, providers);
+            }
+
+            await Eventually.TrueAsync(() => load.Sent >= 1_000, "at least 1,000 requests were answered", TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            await load.DisposeAsync();
+        }
+
+        output.WriteLine($"gateway rolling upgrade: {load.Sent} requests, {load.Failures.Count} failed; served by {string.Join(", ", load.ServedBy.Select(p => $"{p.Key}: {p.Value}"))}");
+        Assert.True(load.Failures.Count == 0, $"{load.Failures.Count} of {load.Sent} requests failed:{Environment.NewLine}"
+            + string.Join(Environment.NewLine, load.Failures.Take(20)) + Environment.NewLine + gateway.Output());
+    }
+
+    [Fact]
     public async Task Through_a_registry_outage_consumers_keep_calling_and_everything_converges_after_the_restart()
     {
         var providers = new List<AppProcess> { await StartProviderAsync("provider-0"), await StartProviderAsync("provider-1") };
@@ -213,6 +248,13 @@ public sealed class ProcessTests(ITestOutputHelper output) : IAsyncLifetime
         using var client = new HttpClient { BaseAddress = consumer.Address };
         return await ConsumerStatus.ReadAsync(client);
     }
+
+    /// <summary>Waits until every one of <paramref name="providers"/> has answered some of the load's requests.</summary>
+    private static Task WaitUntilServedByAsync(ConsumerLoad load, IReadOnlyList<AppProcess> providers) =>
+        Eventually.TrueAsync(
+            () => providers.All(p => load.ServedBy.GetValueOrDefault(p.Pid) > 0),
+            $"{string.Join(", ", providers.Select(p => p.Name))} served requests",
+            TimeSpan.FromSeconds(60));
 
     /// <summary>Waits until the consumer's live list of "orders" is exactly <paramref name="providers"/> (asking for it once first).</summary>
     private static async Task WaitForOrdersAsync(AppProcess consumer, IReadOnlyList<AppProcess> providers)

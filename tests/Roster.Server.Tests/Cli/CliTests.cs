@@ -120,4 +120,94 @@ public sealed class CliTests : IAsyncLifetime
         using var error = new StringWriter();
         Assert.Equal(3, await RosterCommandLine.RunAsync(["status", "--server", "ftp://x"], output, error));
     }
+
+    [Fact]
+    public async Task Output_PrintsTablesJsonOrOneJsonObjectPerLine()
+    {
+        await RunAsync("register", "orders", "a1", "--address", "10.0.0.7", "--port", "8080");
+        await RunAsync("register", "orders", "a2", "--address", "10.0.0.8", "--port", "8080");
+
+        var ndjson = await RunAsync("instances", "orders", "-o", "ndjson");
+        Assert.Equal(0, ndjson.Exit);
+        var lines = ndjson.Output.Trim().Split('\n');
+        Assert.Equal(["a1", "a2"], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()).Order());
+
+        var json = await RunAsync("instances", "orders", "--output", "json");
+        Assert.Equal(2, JsonDocument.Parse(json.Output).RootElement.GetProperty("instances").GetArrayLength());
+        Assert.Equal(json.Output, (await RunAsync("instances", "orders", "--json")).Output);
+
+        var status = (await RunAsync("status", "-o", "ndjson")).Output.Trim();
+        Assert.DoesNotContain('\n', status);
+        Assert.True(JsonDocument.Parse(status).RootElement.GetProperty("ready").GetBoolean());
+
+        Assert.Matches(@"ID\s+ADDRESS", (await RunAsync("instances", "orders", "-o", "table")).Output);
+        Assert.Equal(3, (await RunAsync("instances", "orders", "-o", "yaml")).Exit);
+    }
+
+    [Fact]
+    public async Task WatchExec_RunsTheCommandWithTheNewListAfterEachChange()
+    {
+        var directory = Directory.CreateTempSubdirectory("roster-watch-exec-").FullName;
+        try
+        {
+            await RunAsync("register", "orders", "a1", "--address", "10.0.0.7", "--port", "8080");
+            var watching = RunAsync("watch", "orders", "--max-events", "3", "--exec", $"cat > {directory}/list-$ROSTER_REVISION.json");
+            await Eventually.TrueAsync(() => Directory.GetFiles(directory).Length == 1, "the command ran with the first list");
+            await RunAsync("register", "orders", "a2", "--address", "10.0.0.8", "--port", "8080");
+            await RunAsync("deregister", "orders", "a1");
+            Assert.Equal(0, (await watching.WaitAsync(TimeSpan.FromSeconds(20))).Exit);
+
+            var lists = Directory.GetFiles(directory)
+                .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement)
+                .OrderBy(l => l.GetProperty("revision").GetInt64())
+                .Select(l => string.Join(',', l.GetProperty("instances").EnumerateArray().Select(i => i.GetProperty("id").GetString())))
+                .ToList();
+            Assert.Equal(["a1", "a1,a2", "a2"], lists);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Completion_ScriptsCompleteCommandsAndTheirOptions()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(0, await RosterCommandLine.RunAsync(["completion", "bash"], output, error));
+        var script = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(script, output.ToString());
+            Assert.Equal("status", await CompleteAsync(script, "roster sta", 1));
+            Assert.Equal("--server", await CompleteAsync(script, "roster status --ser", 2));
+            Assert.Equal("ndjson", await CompleteAsync(script, "roster services -o nd", 3));
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+
+        using var fish = new StringWriter();
+        Assert.Equal(0, await RosterCommandLine.RunAsync(["completion", "fish"], fish, error));
+        Assert.Contains("complete -c roster -n \"__fish_seen_subcommand_from watch\" -l exec", fish.ToString(), StringComparison.Ordinal);
+        using var zsh = new StringWriter();
+        Assert.Equal(0, await RosterCommandLine.RunAsync(["completion", "zsh"], zsh, error));
+        Assert.StartsWith("#compdef roster", zsh.ToString(), StringComparison.Ordinal);
+        Assert.Equal(3, await RosterCommandLine.RunAsync(["completion", "powershell"], fish, error));
+    }
+
+    /// <summary>What bash's completion offers for <paramref name="line"/> with the cursor on word <paramref name="word"/>.</summary>
+    private static async Task<string> CompleteAsync(string script, string line, int word)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"source {script}; COMP_WORDS=({line}); COMP_CWORD={word}; _roster; echo \"${{COMPREPLY[*]}}\"");
+        using var bash = System.Diagnostics.Process.Start(start)!;
+        var answer = await bash.StandardOutput.ReadToEndAsync();
+        await bash.WaitForExitAsync();
+        Assert.True(bash.ExitCode == 0, await bash.StandardError.ReadToEndAsync());
+        return answer.Trim();
+    }
 }

@@ -4,7 +4,7 @@ namespace Roster.Client;
 /// <param name="Id">The instance id.</param>
 /// <param name="Address">The address to connect to.</param>
 /// <param name="Port">The port to connect to.</param>
-public sealed record ServiceEndpoint(string Id, string Address, int Port)
+public sealed record InstanceEndpoint(string Id, string Address, int Port)
 {
     /// <summary><c>http</c> or <c>https</c>.</summary>
     public string Scheme { get; init; } = "http";
