@@ -5,7 +5,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Roster.Client.Bench;
 
-// Usage: dotnet bench/Roster.Client.Bench/bin/Release/net10.0/Roster.Client.Bench.dll [resolve|handler|propagation|all] [changes]
+// Usage: dotnet bench/Roster.Client.Bench/bin/Release/net10.0/Roster.Client.Bench.dll [resolve|handler|servicediscovery|propagation|all] [changes]
 var workload = args.Length > 0 ? args[0] : "all";
 Console.WriteLine($"Roster client benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
 
@@ -22,6 +22,11 @@ if (workload is "resolve" or "all")
 if (workload is "handler" or "all")
 {
     BenchmarkRunner.Run<HandlerBenchmarks>(config);
+}
+
+if (workload is "servicediscovery" or "all")
+{
+    BenchmarkRunner.Run<ServiceDiscoveryBenchmarks>(config);
 }
 
 if (workload is "propagation" or "all")

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Roster.Client.Tests;
@@ -38,6 +39,41 @@ public sealed class HostingTests : IAsyncLifetime
 
         await host.StopAsync();
         Assert.Equal(0, (await Instances()).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Options_that_cannot_work_stop_the_host_at_start_naming_the_setting()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddRoster(_ => { }).AddDiscovery(options => options.Namespace = "prod");
+        using var noServers = builder.Build();
+        var refused = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => noServers.StartAsync());
+        Assert.Contains("RosterClientOptions.Servers", refused.Message, StringComparison.Ordinal);
+
+        builder = Host.CreateApplicationBuilder();
+        builder.Services.AddRoster(options => options.Servers.Add(_node.Address)).AddDiscovery(options =>
+        {
+            options.Namespace = "prod";
+            options.MaxAttemptsPerRequest = 0;
+        });
+        using var badDiscovery = builder.Build();
+        refused = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => badDiscovery.StartAsync());
+        Assert.Contains("RosterDiscoveryOptions.MaxAttemptsPerRequest", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Adding_roster_twice_adds_one_client_and_one_discovery()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddRoster(options => options.Servers.Add(_node.Address)).AddDiscovery(options => options.Namespace = "prod");
+        builder.Services.AddRoster(options => options.Servers.Add(_node.Address)).AddDiscovery(options => options.Namespace = "prod");
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        Assert.Single(host.Services.GetServices<RosterClient>());
+        Assert.Single(host.Services.GetServices<RosterDiscovery>());
+        Assert.Single(host.Services.GetServices<RosterLoadBalancer>());
+        await host.StopAsync();
     }
 
     private async Task<System.Text.Json.JsonElement> Instances() =>

@@ -53,6 +53,7 @@ public sealed class RosterBuilder
     public RosterBuilder AddDiscovery(Action<RosterDiscoveryOptions>? configure = null)
     {
         Configure("Discovery", configure);
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RosterDiscoveryStartupCheck>());
         Services.TryAddSingleton(provider => new DiscoverySettings(
             provider.GetRequiredService<IOptionsMonitor<RosterDiscoveryOptions>>(),
             provider.GetService<TimeProvider>(),

@@ -9,7 +9,10 @@ namespace Roster.Client;
 /// <summary>Adds Roster to a host's services.</summary>
 public static class RosterServiceCollectionExtensions
 {
-    /// <summary>Adds a shared <see cref="RosterClient"/> configured by <paramref name="configure"/>.</summary>
+    /// <summary>
+    /// Adds a shared <see cref="RosterClient"/> configured by <paramref name="configure"/>. Its options are checked
+    /// when the host starts; calling this again configures the options again but adds no second client.
+    /// </summary>
     public static RosterBuilder AddRoster(this IServiceCollection services, Action<RosterClientOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -55,6 +58,9 @@ public static class RosterServiceCollectionExtensions
 
     private static RosterBuilder AddClient(IServiceCollection services, IConfiguration? configuration)
     {
+        // Checked when the host starts, naming the setting; adding Roster twice adds nothing twice.
+        services.AddOptions<RosterClientOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RosterClientOptions>, Hosting.RosterClientOptionsValidator>());
         services.TryAddSingleton(provider => new RosterClient(
             provider.GetRequiredService<IOptions<RosterClientOptions>>().Value, handler: null, provider.GetService<TimeProvider>()));
         services.TryAddSingleton<RosterProviderState>();
