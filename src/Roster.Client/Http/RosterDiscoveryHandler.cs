@@ -35,13 +35,7 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
         }
 
         request.Headers.TryAddWithoutValidation(RosterHttp.ServiceHeader, service);
-        string? key = null;
-        if (balancer.Policy == LoadBalancingPolicy.ConsistentHash)
-        {
-            // Read only when used: a request's options dictionary is created on first access.
-            request.Options.TryGetValue(RosterHttp.HashKey, out key);
-        }
-
+        var key = HashKeyOf(request);
         var idempotent = IsIdempotent(request.Method);
         var maxAttempts = settings.Current.MaxAttemptsPerRequest;
         ulong tried = 0;
@@ -58,54 +52,25 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
                 {
                     response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 }
-                catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
+                catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested && CanGoElsewhere(e, idempotent))
                 {
                     lease.Complete(RequestOutcome.Failure);
-
-                    // Nothing reached a provider that refused the connection: any method may go elsewhere.
-                    if (e.HttpRequestError == HttpRequestError.ConnectionError || idempotent)
-                    {
-                        LogAttemptFailed(_logger, service, lease.Endpoint.Id, e.HttpRequestError, e.Message);
-                        failure = ExceptionDispatchInfo.Capture(e);
-                        continue;
-                    }
-
-                    throw;
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    lease.Complete(RequestOutcome.Failure);
-                    throw;
-                }
-
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.Contains(RosterHttp.RejectionHeader))
-                {
-                    lease.Complete(RequestOutcome.Rejected, response.Headers.RetryAfter?.Delta);
-                    if (_logger.IsEnabled(LogLevel.Debug))
-                    {
-#pragma warning disable CA1873 // Guarded just above.
-                        LogDeclined(_logger, service, lease.Endpoint.Id, string.Join(',', response.Headers.GetValues(RosterHttp.RejectionHeader)));
-#pragma warning restore CA1873
-                    }
-
-                    Keep(ref declined, response);
+                    LogAttemptFailed(_logger, service, lease.Endpoint.Id, e.HttpRequestError, e.Message);
+                    failure = ExceptionDispatchInfo.Capture(e);
                     continue;
                 }
-
-                if ((int)response.StatusCode >= 500)
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     lease.Complete(RequestOutcome.Failure);
-                    if (idempotent)
-                    {
-                        Keep(ref declined, response);
-                        continue;
-                    }
+                    throw;
+                }
 
+                if (Judge(response, lease, service, idempotent) == Verdict.Final)
+                {
                     return response;
                 }
 
-                lease.Complete(RequestOutcome.Success);
-                return response;
+                Keep(ref declined, response);
             }
         }
         finally
@@ -125,6 +90,54 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
             HttpRequestError.ConnectionError,
             $"Service '{service}' in namespace '{discovery.Namespace}' has no endpoint that can take a request ({endpoints.Endpoints.Length} listed, source {endpoints.Source}).",
             statusCode: HttpStatusCode.ServiceUnavailable);
+    }
+
+    /// <summary>What to do with an answer, recorded for the endpoint that gave it.</summary>
+    private enum Verdict
+    {
+        /// <summary>The caller gets this answer.</summary>
+        Final,
+
+        /// <summary>Another endpoint may do better; this answer is kept in case none does.</summary>
+        TryAnother,
+    }
+
+    /// <summary>
+    /// A provider's rejection goes elsewhere (it did nothing with the request); a server error goes elsewhere only
+    /// for an idempotent method; anything else is the answer. The outcome is recorded for the endpoint.
+    /// </summary>
+    private Verdict Judge(HttpResponseMessage response, EndpointLease lease, string service, bool idempotent)
+    {
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.Contains(RosterHttp.RejectionHeader))
+        {
+            lease.Complete(RequestOutcome.Rejected, response.Headers.RetryAfter?.Delta);
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+#pragma warning disable CA1873 // Guarded just above.
+                LogDeclined(_logger, service, lease.Endpoint.Id, string.Join(',', response.Headers.GetValues(RosterHttp.RejectionHeader)));
+#pragma warning restore CA1873
+            }
+
+            return Verdict.TryAnother;
+        }
+
+        if ((int)response.StatusCode >= 500)
+        {
+            lease.Complete(RequestOutcome.Failure);
+            return idempotent ? Verdict.TryAnother : Verdict.Final;
+        }
+
+        lease.Complete(RequestOutcome.Success);
+        return Verdict.Final;
+    }
+
+    /// <summary>Nothing reached a provider that refused the connection, so any method may go elsewhere; other failures only when idempotent.</summary>
+    private static bool CanGoElsewhere(HttpRequestException e, bool idempotent) => e.HttpRequestError == HttpRequestError.ConnectionError || idempotent;
+
+    private string? HashKeyOf(HttpRequestMessage request)
+    {
+        // Read only when used: a request's options dictionary is created on first access.
+        return balancer.Policy == LoadBalancingPolicy.ConsistentHash && request.Options.TryGetValue(RosterHttp.HashKey, out var key) ? key : null;
     }
 
     private static void Keep(ref HttpResponseMessage? declined, HttpResponseMessage response)
