@@ -99,6 +99,7 @@ public sealed partial class RosterDiscovery
                 OnStreamEnded(ended.Reason, cancellationToken);
                 break;
             case DiscoveryMessage.Reconnect reconnect when reconnect.Generation == _generation && !_streamOpen:
+                Diagnostics.RosterClientTelemetry.WatchReconnects.Add(1, new KeyValuePair<string, object?>("roster.namespace", _namespace));
                 OpenStream(resume: true, cancellationToken);
                 break;
             case DiscoveryMessage.SnapshotLoaded loaded when _models.TryGetValue(loaded.Service, out var model):

@@ -183,6 +183,7 @@ public sealed partial class RosterDiscovery
         }
 
         model.ResyncPending = true;
+        Diagnostics.RosterClientTelemetry.Resyncs.Add(1, new KeyValuePair<string, object?>("roster.namespace", _namespace));
         _ = FetchSnapshotAsync(model.Name, cancellationToken);
     }
 

@@ -48,6 +48,7 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _disk = options.CacheDirectory is { Length: > 0 } directory ? new DiskCache(directory) : null;
         _loop = Task.Run(() => RunAsync(_stopping.Token));
+        Diagnostics.RosterClientTelemetry.Track(this);
     }
 
     /// <summary>The namespace discovered.</summary>
@@ -58,6 +59,9 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
     /// first time a service is asked for; <see cref="GetEndpointsAsync"/> loads it.
     /// </summary>
     public bool TryGetEndpoints(string service, out ServiceEndpoints endpoints) => _cache.TryGet(_namespace, service, out endpoints);
+
+    /// <summary>This discovery's clock (lists' ages are measured on it).</summary>
+    internal DateTimeOffset Now() => _time.GetUtcNow();
 
     /// <summary>Every service's current list, sorted by service name: for diagnostics (it allocates).</summary>
     public IReadOnlyList<ServiceEndpoints> KnownServices() =>
@@ -112,6 +116,7 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
             return;
         }
 
+        Diagnostics.RosterClientTelemetry.Untrack(this);
         await _stopping.CancelAsync().ConfigureAwait(false);
         _inbox.Writer.TryComplete();
         try

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Roster.Client.Diagnostics;
+
 namespace Roster.Client.Tests;
 
 /// <summary>
@@ -64,6 +67,7 @@ public sealed class DiscoveryLogicTests : IAsyncDisposable
     [Fact]
     public async Task A_sequence_gap_is_detected_and_repaired_from_a_snapshot()
     {
+        using var resyncs = new MetricCollector<long>(RosterClientTelemetry.Resyncs);
         _registry.Upsert("orders", "a", 1);
         var discovery = Discover();
         await discovery.GetEndpointsAsync("orders");
@@ -73,6 +77,7 @@ public sealed class DiscoveryLogicTests : IAsyncDisposable
 
         await ListIsAsync(discovery, "orders", "a", "c", "lost");
         Assert.Equal(["orders"], _registry.SnapshotRequests);
+        Assert.Contains(resyncs.GetMeasurementSnapshot(), m => m.Value == 1 && Equals(m.Tags["roster.namespace"], FakeRegistry.Namespace));
         Assert.True(discovery.TryGetEndpoints("orders", out var repaired));
         Assert.Equal(3, repaired.Sequence);
     }
@@ -95,6 +100,7 @@ public sealed class DiscoveryLogicTests : IAsyncDisposable
     [Fact]
     public async Task A_dropped_stream_resumes_after_the_last_revision_and_skips_what_it_already_has()
     {
+        using var reconnects = new MetricCollector<long>(RosterClientTelemetry.WatchReconnects);
         _registry.Upsert("orders", "a", 1);
         var discovery = Discover();
         await discovery.GetEndpointsAsync("orders");
@@ -108,6 +114,7 @@ public sealed class DiscoveryLogicTests : IAsyncDisposable
 
         await ListIsAsync(discovery, "orders", "a", "b", "c");
         Assert.Contains("since=2", _registry.WatchQueries.Last(), StringComparison.Ordinal);
+        Assert.Contains(reconnects.GetMeasurementSnapshot(), m => Equals(m.Tags["roster.namespace"], FakeRegistry.Namespace));
         Assert.True(discovery.TryGetEndpoints("orders", out var resumed));
         Assert.Equal(EndpointSource.Live, resumed.Source);
         Assert.Empty(_registry.SnapshotRequests);
@@ -193,6 +200,12 @@ public sealed class DiscoveryLogicTests : IAsyncDisposable
         Assert.Equal(EndpointSource.Cached, cached.Source);
         Assert.Equal(lostAt, cached.UpdatedAt);
         Assert.True(cached.AgeAt(_time.GetUtcNow()) >= TimeSpan.FromSeconds(20));
+
+        // The list-age gauge says the same: this list, cached, 20 s old.
+        using var ages = new MetricCollector<double>(null, RosterClientTelemetry.Name, "roster.client.list.age");
+        ages.RecordObservableInstruments();
+        Assert.Contains(ages.GetMeasurementSnapshot(), m => m.Value >= 20 && Equals(m.Tags["roster.source"], "cached")
+            && Equals(m.Tags["roster.service"], "orders") && Equals(m.Tags["roster.namespace"], FakeRegistry.Namespace));
 
         _registry.Refusing = false;
         await AdvanceUntilAsync(() => discovery.TryGetEndpoints("orders", out var e) && e.Source == EndpointSource.Live, "the list is live again");

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Roster.Client.Diagnostics;
 using Roster.Client.Discovery;
 
 namespace Roster.Client.Http;
@@ -41,12 +43,23 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
         ulong tried = 0;
         HttpResponseMessage? declined = null;
         ExceptionDispatchInfo? failure = null;
+        string? retryReason = null;
         try
         {
             for (var attempt = 0; attempt < maxAttempts && balancer.TryPick(endpoints, key, tried, out var lease); attempt++)
             {
                 tried |= lease.Index < 64 ? 1UL << lease.Index : 0;
                 request.RequestUri = new Uri(string.Concat(lease.Origin, target.PathAndQuery));
+                if (retryReason is not null)
+                {
+                    RosterClientTelemetry.Retries.Add(1, new("roster.service", service), new("roster.reason", retryReason));
+                }
+
+                // One span per attempt (null, and free, when nobody listens): a trace shows a retry on another instance.
+                using var activity = RosterClientTelemetry.ActivitySource.StartActivity("roster.attempt", ActivityKind.Client);
+                activity?.SetTag("roster.service", service);
+                activity?.SetTag("roster.endpoint", lease.Endpoint.Id);
+                activity?.SetTag("roster.attempt", attempt + 1);
                 HttpResponseMessage response;
                 try
                 {
@@ -55,21 +68,29 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
                 catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested && CanGoElsewhere(e, idempotent))
                 {
                     lease.Complete(RequestOutcome.Failure);
+                    activity?.SetTag("roster.outcome", "failure");
                     LogAttemptFailed(_logger, service, lease.Endpoint.Id, e.HttpRequestError, e.Message);
                     failure = ExceptionDispatchInfo.Capture(e);
+                    retryReason = e.HttpRequestError == HttpRequestError.ConnectionError ? "connection_error" : "failure";
                     continue;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
                     lease.Complete(RequestOutcome.Failure);
+                    activity?.SetTag("roster.outcome", "failure");
+                    Count(service, "failure");
                     throw;
                 }
 
-                if (Judge(response, lease, service, idempotent) == Verdict.Final)
+                var verdict = Judge(response, lease, service, idempotent);
+                activity?.SetTag("roster.outcome", verdict.Outcome);
+                if (verdict.Final)
                 {
+                    Count(service, verdict.Outcome);
                     return response;
                 }
 
+                retryReason = verdict.Outcome;
                 Keep(ref declined, response);
             }
         }
@@ -81,10 +102,17 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
 
         if (declined is not null)
         {
+            Count(service, "declined");
             return declined;
         }
 
-        failure?.Throw();
+        if (failure is not null)
+        {
+            Count(service, "failure");
+            failure.Throw();
+        }
+
+        Count(service, "no_endpoint");
         LogNoEndpoint(_logger, service, discovery.Namespace, endpoints.Endpoints.Length, endpoints.Source);
         throw new HttpRequestException(
             HttpRequestError.ConnectionError,
@@ -92,15 +120,13 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
             statusCode: HttpStatusCode.ServiceUnavailable);
     }
 
-    /// <summary>What to do with an answer, recorded for the endpoint that gave it.</summary>
-    private enum Verdict
-    {
-        /// <summary>The caller gets this answer.</summary>
-        Final,
+    /// <summary>What to do with an answer: give it to the caller (<paramref name="Final"/>), or try another endpoint and keep it in case none does better.</summary>
+    /// <param name="Final">The caller gets this answer.</param>
+    /// <param name="Outcome">answered, failure or declined: the span's and the metrics' outcome.</param>
+    private readonly record struct Verdict(bool Final, string Outcome);
 
-        /// <summary>Another endpoint may do better; this answer is kept in case none does.</summary>
-        TryAnother,
-    }
+    private static void Count(string service, string outcome) =>
+        RosterClientTelemetry.Requests.Add(1, new("roster.service", service), new("roster.outcome", outcome));
 
     /// <summary>
     /// A provider's rejection goes elsewhere (it did nothing with the request); a server error goes elsewhere only
@@ -111,6 +137,9 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
         if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.Contains(RosterHttp.RejectionHeader))
         {
             lease.Complete(RequestOutcome.Rejected, response.Headers.RetryAfter?.Delta);
+            var reason = response.Headers.GetValues(RosterHttp.RejectionHeader).FirstOrDefault();
+            RosterClientTelemetry.Rejections.Add(1, new("roster.service", service),
+                new("roster.rejection", reason is RosterHttp.Draining or RosterHttp.NotHosted or RosterHttp.Overloaded ? reason : "other"));
             if (_logger.IsEnabled(LogLevel.Debug))
             {
 #pragma warning disable CA1873 // Guarded just above.
@@ -118,17 +147,17 @@ internal sealed partial class RosterDiscoveryHandler(RosterDiscovery discovery, 
 #pragma warning restore CA1873
             }
 
-            return Verdict.TryAnother;
+            return new Verdict(Final: false, "declined");
         }
 
         if ((int)response.StatusCode >= 500)
         {
             lease.Complete(RequestOutcome.Failure);
-            return idempotent ? Verdict.TryAnother : Verdict.Final;
+            return new Verdict(Final: !idempotent, "failure");
         }
 
         lease.Complete(RequestOutcome.Success);
-        return Verdict.Final;
+        return new Verdict(Final: true, "answered");
     }
 
     /// <summary>Nothing reached a provider that refused the connection, so any method may go elsewhere; other failures only when idempotent.</summary>

@@ -200,6 +200,7 @@ public sealed class RosterLoadBalancer
         }
 
         var times = Interlocked.Increment(ref stats.Ejections);
+        Diagnostics.RosterClientTelemetry.Ejections.Add(1, new KeyValuePair<string, object?>("roster.service", table.Source.Service));
         var duration = Min(TimeSpan.FromTicks(options.BaseEjectionTime.Ticks << Math.Min(times - 1, 16)), options.MaxEjectionTime);
         Volatile.Write(ref stats.EjectedUntil, now + ToTimestamp(duration));
         Volatile.Write(ref stats.ConsecutiveFailures, 0);

@@ -21,6 +21,9 @@ public sealed class RegistrationAgent : IAsyncDisposable
     private readonly Func<double> _random;
     private readonly CancellationTokenSource _stopping = new();
     private volatile RegisteredInstance?[] _registered;
+
+    // Owned by the agent's loop: which instances it has registered at least once, so a later registration is a re-registration.
+    private readonly bool[] _everRegistered;
     private Task? _loop;
     private int _stopped;
 
@@ -45,6 +48,7 @@ public sealed class RegistrationAgent : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _random = random ?? Random.Shared.NextDouble;
         _registered = new RegisteredInstance?[_instances.Length];
+        _everRegistered = new bool[_instances.Length];
     }
 
     /// <summary>The instances the registry has acknowledged, in the order given; an entry is null while (re-)registering.</summary>
@@ -154,6 +158,12 @@ public sealed class RegistrationAgent : IAsyncDisposable
             if (registered[i] is null)
             {
                 var answer = await _client.RegisterAsync(_instances[i], stopping).ConfigureAwait(false);
+                if (_everRegistered[i])
+                {
+                    Diagnostics.RosterClientTelemetry.Reregistrations.Add(1);
+                }
+
+                _everRegistered[i] = true;
                 var next = (RegisteredInstance?[])registered.Clone();
                 next[i] = answer;
                 _registered = registered = next;
@@ -168,8 +178,11 @@ public sealed class RegistrationAgent : IAsyncDisposable
     {
         var registered = _registered;
         var results = await _client.RenewAsync([.. registered.Select(r => LeaseRenewal.Of(r!))], stopping).ConfigureAwait(false);
-        if (results.Any(r => r != RenewalResult.Ok))
+        var lost = results.Count(r => r != RenewalResult.Ok);
+        Diagnostics.RosterClientTelemetry.Renewals.Add(results.Count - lost, new KeyValuePair<string, object?>("roster.outcome", "ok"));
+        if (lost > 0)
         {
+            Diagnostics.RosterClientTelemetry.Renewals.Add(lost, new KeyValuePair<string, object?>("roster.outcome", "lost"));
             var next = (RegisteredInstance?[])registered.Clone();
             for (var i = 0; i < results.Count; i++)
             {
