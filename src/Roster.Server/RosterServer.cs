@@ -47,6 +47,7 @@ public static class RosterServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RegistryNodeHost>());
         builder.Services.AddSingleton<TokenAuthorizer>();
         builder.Services.AddSingleton<HttpMetrics>();
+        builder.Services.AddSingleton<ServerTelemetry>();
         builder.Services.AddSingleton<BadInputLog>();
         builder.Services.Configure<RequestBodyLimits>(roster.GetSection("Limits"));
         builder.Services.AddSingleton<RequestBodyBudget>();
@@ -79,6 +80,7 @@ public static class RosterServer
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        _ = app.Services.GetRequiredService<ServerTelemetry>(); // its instruments exist from the start
         var metrics = app.Services.GetRequiredService<HttpMetrics>();
         var time = app.Services.GetRequiredService<TimeProvider>();
         app.Use(async (context, next) =>

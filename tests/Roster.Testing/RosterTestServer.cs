@@ -31,6 +31,9 @@ public sealed class RosterTestServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The node's services (its meter factory scopes its instruments).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>Starts a node. Durable under a fresh temporary directory unless <paramref name="inMemory"/>.</summary>
     public static Task<RosterTestServer> StartAsync(bool inMemory = false, params string[] settings) =>
         StartAsync(inMemory, time: null, settings);

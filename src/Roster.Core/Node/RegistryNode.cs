@@ -87,6 +87,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     public NodeMetrics Metrics { get; } = new();
 
+    /// <summary>Writes accepted by this node and not yet applied: queued, or on their way through the log.</summary>
+    public int PendingWrites => _waiters.Count;
+
     /// <summary>True once the node has applied the whole log it found at start. Before that it serves
     /// no watches and accepts no writes: an unready node pushing a partial list empties clients' lists.</summary>
     public bool IsReady => _ready.Task.IsCompleted && _fault is null;
@@ -302,7 +305,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
                         var (node, writes, started) = ((RegistryNode, PendingWrite[], long))state!;
                         if (append.IsCompletedSuccessfully)
                         {
-                            node.Metrics.LogAppendLatency.Record(node._time.GetElapsedTime(started));
+                            var took = node._time.GetElapsedTime(started);
+                            node.Metrics.LogAppendLatency.Record(took);
+                            Diagnostics.CoreTelemetry.LogAppendDuration.Record(took.TotalSeconds);
                             node.OnAppendSucceeded();
                             return;
                         }

@@ -32,6 +32,13 @@ internal sealed class RegistryNodeHost(
 
     public RegistryNode Node => _node ?? throw new InvalidOperationException("The registry node has not started.");
 
+    /// <summary>The node, once it has started.</summary>
+    public bool TryGetNode([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegistryNode? node)
+    {
+        node = _node;
+        return node is not null;
+    }
+
     /// <summary>The cluster's change log when this node is part of a cluster; null for a single node.</summary>
     public RabbitStreamChangeLog? ClusterLog { get; private set; }
 

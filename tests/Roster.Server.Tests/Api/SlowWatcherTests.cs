@@ -1,3 +1,7 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Roster.Server.Diagnostics;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Roster.Server.Tests.Support;
@@ -32,6 +36,11 @@ public sealed class SlowWatcherTests
             "the stalled watcher is dropped as slow",
             TimeSpan.FromSeconds(60));
         var finalRevision = (await server.GetJsonAsync("/api/v1/status")).GetProperty("revision").GetInt64();
+        using (var dropped = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), ServerTelemetry.Name, "roster.watchers.dropped"))
+        {
+            dropped.RecordObservableInstruments();
+            Assert.Equal(1, dropped.LastMeasurement?.Value);
+        }
 
         // Now read it all: every change up to the cut, in order, then the reason and where to resume.
         string? disconnect = null;
