@@ -119,20 +119,21 @@ internal static class Workloads
     {
         var metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         long allocated = 0;
-        var collections = new List<string>();
+        var collections = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in metrics.Split('\n'))
         {
-            if (line.StartsWith("roster_process_allocated_bytes_total ", StringComparison.Ordinal))
+            // The runtime's own figures (meter System.Runtime): bytes allocated since start, collections by generation.
+            if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total ", StringComparison.Ordinal))
             {
                 allocated = long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
             }
-            else if (line.StartsWith("roster_process_gc_collections_total{", StringComparison.Ordinal))
+            else if (line.StartsWith("dotnet_gc_collections_total{gc_heap_generation=\"", StringComparison.Ordinal))
             {
-                collections.Add(line.Split(' ')[1]);
+                collections[line.Split('"')[1]] = line.Split(' ')[1];
             }
         }
 
-        return (allocated, string.Join('/', collections));
+        return (allocated, string.Join('/', collections.Values));
     }
 
     private static void Report(string name, int operations, TimeSpan elapsed, TimeSpan serverCpu, string unit)

@@ -48,6 +48,7 @@ public static class RosterServer
         builder.Services.AddSingleton<TokenAuthorizer>();
         builder.Services.AddSingleton<HttpMetrics>();
         builder.Services.AddSingleton<ServerTelemetry>();
+        builder.Services.AddSingleton<MetricsExporter>();
         builder.Services.AddSingleton<BadInputLog>();
         builder.Services.Configure<RequestBodyLimits>(roster.GetSection("Limits"));
         builder.Services.AddSingleton<RequestBodyBudget>();
@@ -81,6 +82,7 @@ public static class RosterServer
 
         var app = builder.Build();
         _ = app.Services.GetRequiredService<ServerTelemetry>(); // its instruments exist from the start
+        _ = app.Services.GetRequiredService<MetricsExporter>(); // listening from the start
         var metrics = app.Services.GetRequiredService<HttpMetrics>();
         var time = app.Services.GetRequiredService<TimeProvider>();
         app.Use(async (context, next) =>

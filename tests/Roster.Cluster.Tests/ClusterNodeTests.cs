@@ -196,7 +196,7 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
             using var ready = await node.Client.GetAsync(new Uri("/readyz", UriKind.Relative));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
             Assert.Contains("format version 9", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-            Assert.Contains("roster_node_status{status=\"failed\"} 1", await node.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+            Assert.Contains("roster_node_status{roster_status=\"failed\"} 1", await node.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
             Assert.Contains(node.Output(), line => line.StartsWith("crit", StringComparison.Ordinal));
             using var write = await RegisterAsync(node, "after-poison", 1);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, write.StatusCode);

@@ -49,7 +49,7 @@ internal static class StatusEndpoints
             host.Node.Fault is { } fault ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : host.Node.IsReady ? Results.Text("ready\n")
             : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable)).DisableRateLimiting();
-        app.MapGet("/metrics", (RegistryNodeHost host, HttpMetrics http) =>
-            Results.Text(PrometheusText.Render(host, http), "text/plain; version=0.0.4; charset=utf-8")).DisableRateLimiting();
+        app.MapGet("/metrics", (MetricsExporter exporter) =>
+            Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8")).DisableRateLimiting();
     }
 }

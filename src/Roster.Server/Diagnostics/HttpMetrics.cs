@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Collections.Concurrent;
 using Roster.Core.Diagnostics;
 
@@ -27,6 +29,36 @@ internal sealed class HttpMetrics
 
     public IEnumerable<KeyValuePair<(string Method, string Route), LatencyHistogram>> Latencies =>
         _latency.Select(p => KeyValuePair.Create((p.Key.Method, RouteOf(p.Key.Endpoint)), p.Value));
+
+    /// <summary>
+    /// Appends <c>roster_http_requests_total</c> (by method, route and status) and
+    /// <c>roster_http_request_duration_seconds</c> (by method and route) in the Prometheus text format.
+    /// </summary>
+    public void Render(StringBuilder text)
+    {
+        text.Append("# HELP roster_http_requests_total HTTP requests by method, route and status.\n# TYPE roster_http_requests_total counter\n");
+        foreach (var ((method, route, status), count) in Counts.OrderBy(c => c.Key.Route, StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"roster_http_requests_total{{method=\"{method}\",route=\"{Escape(route)}\",status=\"{status}\"}} {count}\n");
+        }
+
+        const string Name = "roster_http_request_duration_seconds";
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {Name} HTTP request duration by method and route.\n# TYPE {Name} histogram\n");
+        foreach (var ((method, route), histogram) in Latencies)
+        {
+            var labels = $"method=\"{method}\",route=\"{Escape(route)}\"";
+            var cumulative = histogram.CumulativeCounts();
+            for (var i = 0; i < histogram.Bounds.Count; i++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{Name}_bucket{{{labels},le=\"{histogram.Bounds[i]}\"}} {cumulative[i]}\n");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"{Name}_bucket{{{labels},le=\"+Inf\"}} {cumulative[^1]}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{Name}_sum{{{labels}}} {histogram.SumSeconds}\n{Name}_count{{{labels}}} {histogram.Count}\n");
+        }
+    }
+
+    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 
     internal sealed class StrongBox<T>
     {

@@ -31,6 +31,44 @@ internal sealed class ServerTelemetry
             "Namespaces in which expiry is paused by self-preservation.");
         meter.CreateObservableUpDownCounter("roster.node.status", () => StatusOf(host), "{node}",
             "1 for the node's current status (roster.status: live, catching-up, bus-unavailable, failed), 0 for the others.");
+        meter.CreateObservableUpDownCounter("roster.ready", () => Observe(host, n => n.IsReady ? 1 : 0), "{node}",
+            "1 when the node has caught up with its log and serves watches.");
+        meter.CreateObservableUpDownCounter("roster.revision", () => Observe(host, n => n.State.Revision), "{revision}", "Revision of the last applied change.");
+        meter.CreateObservableUpDownCounter("roster.storage.problem", () => StorageOf(host), "{node}",
+            "1 while writes are refused because the log cannot be written (roster.problem: disk-full or write-failed).");
+        meter.CreateObservableUpDownCounter("roster.bus.connected", () => Cluster(host, (log, _, _) => log.IsPublishing && log.IsReading ? 1 : 0), "{node}",
+            "Cluster only: 1 while the node can both publish to and read the cluster's stream.");
+        meter.CreateObservableCounter("roster.bus.reconnects", () => Cluster(host, (log, _, _) => log.Reconnects), "{connection}",
+            "Cluster only: connections to the message bus opened again after one was lost.");
+        meter.CreateObservableUpDownCounter("roster.cluster.lag", () => Cluster(host, (_, membership, node) =>
+        {
+            var members = membership.Members();
+            return Math.Max(node.State.Revision, members.Count == 0 ? 0 : members.Max(m => m.Announcement.Revision)) - node.State.Revision;
+        }), "{revision}", "Cluster only: revisions this node is behind the most advanced node it hears.");
+        meter.CreateObservableUpDownCounter("roster.cluster.nodes", () => Cluster(host, (_, membership, node) =>
+            (long)membership.Members().Count(m => m.HeardAgo <= node.Options.DefaultTtl)), "{node}",
+            "Cluster only: nodes heard from within one lease TTL, this one included.");
+    }
+
+    private static IEnumerable<Measurement<long>> Cluster(
+        RegistryNodeHost host, Func<Roster.Cluster.RabbitStreamChangeLog, Roster.Cluster.BusMembership, Core.Node.RegistryNode, long> read)
+    {
+        if (host.ClusterLog is { } log && host.Membership is { } membership && host.TryGetNode(out var node))
+        {
+            yield return new Measurement<long>(read(log, membership, node));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> StorageOf(RegistryNodeHost host)
+    {
+        if (host.TryGetNode(out var node))
+        {
+            var problem = node.StorageProblem;
+            foreach (var kind in (string[])["disk-full", "write-failed"])
+            {
+                yield return new Measurement<long>(problem == kind ? 1 : 0, new KeyValuePair<string, object?>("roster.problem", kind));
+            }
+        }
     }
 
     /// <summary>Nothing before the node has started: an instrument then reports no value rather than a wrong one.</summary>

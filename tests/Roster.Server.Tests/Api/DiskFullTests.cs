@@ -82,7 +82,7 @@ public sealed class DiskFullTests : IAsyncLifetime
             var status = await server.GetJsonAsync("/api/v1/status");
             Assert.Equal("disk-full", status.GetProperty("storage").GetString());
             Assert.Equal(revision, status.GetProperty("revision").GetInt64());
-            Assert.Contains("roster_storage_full 1", await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+            Assert.Contains("roster_storage_problem{roster_problem=\"disk-full\"} 1", await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
             using (var ready = await server.Client.GetAsync(new Uri("/readyz", UriKind.Relative)))
             {
                 Assert.Equal(HttpStatusCode.OK, ready.StatusCode); // reads and watches go on

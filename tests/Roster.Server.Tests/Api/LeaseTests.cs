@@ -59,7 +59,7 @@ public sealed class LeaseTests
             async () => (await server.GetJsonAsync("/api/v1/status")).GetProperty("instances").GetInt32() == 1000,
             "the 10 unrenewed instances expire");
         var metrics = await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-        Assert.Contains("\nroster_lease_expiries_total 10\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("\nroster_leases_expired_total 10\n", metrics, StringComparison.Ordinal);
 
         using var late = await server.Client.PostAsync(
             new Uri("/api/v1/leases/renew", UriKind.Relative),

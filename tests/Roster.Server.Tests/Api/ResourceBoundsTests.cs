@@ -117,7 +117,7 @@ public sealed class ResourceBoundsTests(Xunit.Abstractions.ITestOutputHelper out
                         using var response = await http.PutAsync(new Uri($"/api/v1/namespaces/prod/services/orders/instances/i{i}", UriKind.Relative), content);
                         response.EnsureSuccessStatusCode();
                     }));
-                    dropped = await MetricAsync(http, "roster_watchers_dropped_slow_total");
+                    dropped = await MetricAsync(http, "roster_watchers_dropped_total");
                 }
             }
 

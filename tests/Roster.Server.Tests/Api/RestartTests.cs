@@ -76,7 +76,7 @@ public sealed class RestartTests : IAsyncLifetime
         var renewal = await renewed.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(leases.Count, renewal.GetProperty("ok").GetInt32());
         var metrics = await second.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-        Assert.Contains("\nroster_lease_expiries_total 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("\nroster_leases_expired_total 0\n", metrics, StringComparison.Ordinal);
 
         // The watcher resumes from its last revision: only newer changes, in order, no reset.
         using var watch = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/namespaces/prod/watch?service=orders", UriKind.Relative));

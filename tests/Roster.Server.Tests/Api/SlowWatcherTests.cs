@@ -31,7 +31,7 @@ public sealed class SlowWatcherTests
                     response.EnsureSuccessStatusCode();
                 }
 
-                return (await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Contains("\nroster_watchers_dropped_slow_total 1\n", StringComparison.Ordinal);
+                return (await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Contains("\nroster_watchers_dropped_total 1\n", StringComparison.Ordinal);
             },
             "the stalled watcher is dropped as slow",
             TimeSpan.FromSeconds(60));

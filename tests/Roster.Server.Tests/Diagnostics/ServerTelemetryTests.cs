@@ -62,6 +62,53 @@ public sealed class ServerTelemetryTests
         await Eventually.TrueAsync(() => Observe(server)["roster.self_preservation.namespaces"] == 1, "expiry pauses in the namespace that would lose everything");
     }
 
+    [Fact]
+    public async Task Metrics_is_prometheus_text_fed_from_the_instruments_with_the_http_figures()
+    {
+        await using var server = await RosterTestServer.StartAsync(inMemory: false);
+        using (var response = await server.RegisterAsync("prod", "orders", "a", new { address = "10.0.0.1", port = 80, ttlSeconds = 30 }))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        using var watch = new HttpRequestMessage(HttpMethod.Get, "/api/v1/namespaces/prod/watch");
+        watch.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        using (var watching = await server.Client.SendAsync(watch, HttpCompletionOption.ResponseHeadersRead))
+        {
+            await Eventually.TrueAsync(() => Observe(server)["roster.watchers"] == 1, "the watch is open");
+        }
+
+        var text = await server.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var sample = new System.Text.RegularExpressions.Regex("""^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?[0-9.eE+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (NaN|[+-]Inf)$""");
+        var declared = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("# TYPE ", StringComparison.Ordinal))
+            {
+                Assert.True(declared.Add(line.Split(' ')[2]), $"declared twice: {line}");
+            }
+            else if (!line.StartsWith('#'))
+            {
+                Assert.Matches(sample, line);
+            }
+        }
+
+        // The figures the README documents.
+        Assert.Contains("\nroster_instances 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("\nroster_leases 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("roster_node_status{roster_status=\"live\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("roster_log_append_duration_seconds_count ", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_heap_total_allocated_bytes_total ", text, StringComparison.Ordinal);
+        foreach (var name in (string[])["roster_changes_applied_total", "roster_leases_expired_total", "roster_watchers_dropped_total", "roster_writes_pending",
+            "roster_self_preservation_namespaces", "roster_ready", "roster_revision", "roster_storage_problem", "roster_http_requests_total",
+            "roster_http_request_duration_seconds", "dotnet_gc_collections_total"])
+        {
+            Assert.Contains(name, declared);
+        }
+
+        Assert.Contains("route=\"/api/v1/namespaces/{ns}/services/{service}/instances/{id}\"", text, StringComparison.Ordinal);
+    }
+
     private static readonly string[] Instruments =
     [
         "roster.instances", "roster.leases", "roster.watchers", "roster.writes.pending", "roster.changes.applied",
