@@ -26,9 +26,10 @@ public sealed class LatencyHistogram
 
     public double SumSeconds => Interlocked.Read(ref _sumMicroseconds) / 1_000_000.0;
 
-    public void Record(TimeSpan duration)
+    public void Record(TimeSpan duration) => Record(duration.TotalSeconds);
+
+    public void Record(double seconds)
     {
-        var seconds = duration.TotalSeconds;
         var index = 0;
         while (index < Bounds.Count && seconds > Bounds[index])
         {
@@ -38,6 +39,23 @@ public sealed class LatencyHistogram
         Interlocked.Increment(ref _counts[index]);
         Interlocked.Increment(ref _count);
         Interlocked.Add(ref _sumMicroseconds, (long)(seconds * 1_000_000));
+    }
+
+    /// <summary>
+    /// Appends the histogram in the Prometheus text format: <c>name_bucket</c> lines with <paramref name="labels"/>
+    /// (<c>{a="1",b="2"}</c>, or empty) and <c>le</c>, then <c>name_sum</c> and <c>name_count</c>.
+    /// </summary>
+    public void WritePrometheus(System.Text.StringBuilder text, string name, string labels)
+    {
+        var prefix = labels.Length == 0 ? "{" : labels[..^1] + ",";
+        var cumulative = CumulativeCounts();
+        for (var i = 0; i < Bounds.Count; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{name}_bucket{prefix}le=\"{Bounds[i]}\"}} {cumulative[i]}\n");
+        }
+
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{name}_bucket{prefix}le=\"+Inf\"}} {cumulative[^1]}\n");
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{name}_sum{labels} {SumSeconds}\n{name}_count{labels} {Count}\n");
     }
 
     /// <summary>Cumulative counts per bucket (the last is +Inf).</summary>

@@ -1,16 +1,11 @@
-using Roster.Core.Diagnostics;
-
 namespace Roster.Core.Node;
 
-/// <summary>Counters the node keeps about itself; the HTTP host renders them for Prometheus.</summary>
+/// <summary>Counters the node keeps about itself; the HTTP host observes them as instruments.</summary>
 public sealed class NodeMetrics
 {
     private long _expiredTotal;
     private long _appliedEntries;
     private int _selfPreservingNamespaces;
-
-    /// <summary>Time from handing a change to the log until it is durable.</summary>
-    public LatencyHistogram LogAppendLatency { get; } = new();
 
     public long ExpiredTotal => Interlocked.Read(ref _expiredTotal);
 

@@ -305,9 +305,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
                         var (node, writes, started) = ((RegistryNode, PendingWrite[], long))state!;
                         if (append.IsCompletedSuccessfully)
                         {
-                            var took = node._time.GetElapsedTime(started);
-                            node.Metrics.LogAppendLatency.Record(took);
-                            Diagnostics.CoreTelemetry.LogAppendDuration.Record(took.TotalSeconds);
+                            Diagnostics.CoreTelemetry.LogAppendDuration.Record(node._time.GetElapsedTime(started).TotalSeconds);
                             node.OnAppendSucceeded();
                             return;
                         }

@@ -46,15 +46,7 @@ internal sealed class HttpMetrics
         text.Append(CultureInfo.InvariantCulture, $"# HELP {Name} HTTP request duration by method and route.\n# TYPE {Name} histogram\n");
         foreach (var ((method, route), histogram) in Latencies)
         {
-            var labels = $"method=\"{method}\",route=\"{Escape(route)}\"";
-            var cumulative = histogram.CumulativeCounts();
-            for (var i = 0; i < histogram.Bounds.Count; i++)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"{Name}_bucket{{{labels},le=\"{histogram.Bounds[i]}\"}} {cumulative[i]}\n");
-            }
-
-            text.Append(CultureInfo.InvariantCulture, $"{Name}_bucket{{{labels},le=\"+Inf\"}} {cumulative[^1]}\n");
-            text.Append(CultureInfo.InvariantCulture, $"{Name}_sum{{{labels}}} {histogram.SumSeconds}\n{Name}_count{{{labels}}} {histogram.Count}\n");
+            histogram.WritePrometheus(text, Name, $"{{method=\"{method}\",route=\"{Escape(route)}\"}}");
         }
     }
 

@@ -176,8 +176,9 @@ internal sealed class MetricsExporter : IDisposable
     private static double[] BucketsOf(Instrument instrument) =>
         (instrument as Histogram<double>)?.Advice?.HistogramBucketBoundaries?.ToArray() ?? SecondsBuckets;
 
-    private static bool IsCounter(Instrument instrument) => instrument.GetType().Name.StartsWith("Counter", StringComparison.Ordinal)
-        || instrument.GetType().Name.StartsWith("ObservableCounter", StringComparison.Ordinal);
+    private static bool IsCounter(Instrument instrument) =>
+        instrument.GetType() is { IsGenericType: true } type
+        && type.GetGenericTypeDefinition() is var definition && (definition == typeof(Counter<>) || definition == typeof(ObservableCounter<>));
 
     internal static string PrometheusName(Instrument instrument)
     {
@@ -241,46 +242,14 @@ internal sealed class MetricsExporter : IDisposable
         }
     }
 
-    /// <summary>Cumulative buckets, a count and a sum, updated without a lock.</summary>
+    /// <summary>Fixed buckets, a count and a sum, updated without a lock (the core's <see cref="LatencyHistogram"/>).</summary>
     private sealed class HistogramSeries(double[] bounds, KeyValuePair<string, object?>[] tags) : Series(tags)
     {
-        private readonly long[] _counts = new long[bounds.Length + 1];
-        private long _count;
-        private double _sum;
+        private readonly LatencyHistogram _histogram = new(bounds);
 
-        public void Record(double value)
-        {
-            var index = 0;
-            while (index < bounds.Length && value > bounds[index])
-            {
-                index++;
-            }
+        public void Record(double value) => _histogram.Record(value);
 
-            Interlocked.Increment(ref _counts[index]);
-            Interlocked.Increment(ref _count);
-            double seen, next;
-            do
-            {
-                seen = Volatile.Read(ref _sum);
-                next = seen + value;
-            }
-            while (Interlocked.CompareExchange(ref _sum, next, seen) != seen);
-        }
-
-        public void Render(StringBuilder text, string name)
-        {
-            var prefix = Labels.Length == 0 ? "{" : Labels[..^1] + ",";
-            long cumulative = 0;
-            for (var i = 0; i < bounds.Length; i++)
-            {
-                cumulative += Interlocked.Read(ref _counts[i]);
-                text.Append(CultureInfo.InvariantCulture, $"{name}_bucket{prefix}le=\"{bounds[i]}\"}} {cumulative}\n");
-            }
-
-            cumulative += Interlocked.Read(ref _counts[^1]);
-            text.Append(CultureInfo.InvariantCulture, $"{name}_bucket{prefix}le=\"+Inf\"}} {cumulative}\n");
-            text.Append(CultureInfo.InvariantCulture, $"{name}_sum{Labels} {Volatile.Read(ref _sum)}\n{name}_count{Labels} {Interlocked.Read(ref _count)}\n");
-        }
+        public void Render(StringBuilder text, string name) => _histogram.WritePrometheus(text, name, Labels);
     }
 
     private sealed class SumSeries(KeyValuePair<string, object?>[] tags) : Series(tags)
