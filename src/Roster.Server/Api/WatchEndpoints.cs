@@ -15,7 +15,7 @@ namespace Roster.Server.Api;
 /// </summary>
 internal static class WatchEndpoints
 {
-    public static void Map(RouteGroupBuilder api) => api.MapGet("/namespaces/{ns}/watch", WatchAsync);
+    public static void Map(RouteGroupBuilder api) => api.MapGet("/namespaces/{ns}/watch", WatchAsync).DisableHttpMetrics();
 
     private static async Task<IResult> WatchAsync(
         string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime)

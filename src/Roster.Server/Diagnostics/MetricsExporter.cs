@@ -9,7 +9,9 @@ namespace Roster.Server.Diagnostics;
 /// <summary>
 /// Serves <c>/metrics</c> in the Prometheus text format from the instruments themselves: this node's
 /// <c>Roster.Server</c> meter (scoped to the host's <see cref="IMeterFactory"/>), the core's <c>Roster.Core</c>
-/// and the runtime's <c>System.Runtime</c>; then the HTTP figures of <see cref="HttpMetrics"/>.
+/// the runtime's <c>System.Runtime</c> and ASP.NET Core's <c>http.server.request.duration</c> (this host's
+/// <c>Microsoft.AspNetCore.Hosting</c> meter; watch streams opt out of it, since a stream lasts as long as someone
+/// watches).
 /// Names follow OpenTelemetry's Prometheus mapping: dots become underscores, the unit is appended (<c>s</c> as
 /// <c>_seconds</c>, <c>By</c> as <c>_bytes</c>) and counters end in <c>_total</c>.
 /// </summary>
@@ -18,10 +20,9 @@ namespace Roster.Server.Diagnostics;
 /// the same either way, histograms are aggregated here in fixed buckets without a lock, and an operator who
 /// wants OpenTelemetry subscribes to the same meters. Observable instruments are read at scrape time, one
 /// scrape at a time (the lock is held only around the synchronous collection, never across an await).
-/// ASP.NET Core's <c>http.server.request.duration</c> is not listened to: with a listener, ASP.NET Core builds
-/// its tags on every request, and the registration benchmark measured 7 to 12 % more server CPU per
-/// registration (6 interleaved pairs of <c>Roster.Bench register 10</c>); the HTTP figures stay the
-/// middleware's (<see cref="HttpMetrics"/>), bounded by route template, until that cost is brought down.
+/// Only the request-duration instrument of ASP.NET Core's hosting meter is listened to (not its active-request
+/// counter): every other instrument a listener enables costs work on every request. A CPU profile under registrations
+/// put ASP.NET Core's tags and our series lookup at about 1.4 % of the node's CPU (docs/benchmarks.md).
 /// </remarks>
 internal sealed class MetricsExporter : IDisposable
 {
@@ -34,12 +35,9 @@ internal sealed class MetricsExporter : IDisposable
     private readonly Lock _scrape = new();
     private List<(Instrument Instrument, double Value, KeyValuePair<string, object?>[] Tags)>? _observed;
 
-    private readonly HttpMetrics _http;
-
-    public MetricsExporter(IMeterFactory factory, HttpMetrics http)
+    public MetricsExporter(IMeterFactory factory)
     {
         _factory = factory;
-        _http = http;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (Wanted(instrument))
@@ -95,7 +93,6 @@ internal sealed class MetricsExporter : IDisposable
             }
         }
 
-        _http.Render(text);
         return text.ToString();
     }
 
@@ -105,6 +102,7 @@ internal sealed class MetricsExporter : IDisposable
     {
         ServerTelemetry.Name => ReferenceEquals(instrument.Meter.Scope, _factory),
         CoreTelemetry.Name or "System.Runtime" => true,
+        "Microsoft.AspNetCore.Hosting" => instrument.Name == "http.server.request.duration" && ReferenceEquals(instrument.Meter.Scope, _factory),
         _ => false,
     };
 

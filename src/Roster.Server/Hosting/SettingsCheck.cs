@@ -22,6 +22,7 @@ internal static class SettingsCheck
         ["Auth"] = [typeof(AuthOptions)],
         ["RateLimit"] = [typeof(RateLimitOptions)],
         ["Cluster"] = [typeof(Roster.Cluster.BusOptions)],
+        ["Telemetry"] = [typeof(Roster.Server.Diagnostics.TelemetryExportOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>
