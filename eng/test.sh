@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. This is the README's test command and what CI runs on a fresh machine.
 # It installs what the tests need first: RabbitMQ (Debian's rabbitmq-server, for the cluster tests, which start
-# their own brokers as plain processes; the package's own service is not started). Chromium joins here when the
-# web console lands.
+# their own brokers as plain processes; the package's own service is not started) and Chromium (Debian's, driven by
+# Microsoft.Playwright in the web console's tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,15 +10,17 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
 ./eng/install-rabbitmq.sh
+./eng/install-chromium.sh
 
 dotnet build Roster.slnx -c Release
 
-# Four stages, so timing-sensitive tests do not compete for the 2 cores with other assemblies: the client SDK's
-# tests (rolling restarts of providers under load), the cluster tests (three RabbitMQ brokers and several
-# roster processes, failovers) and the peer benchmark's smoke tests (a roster cluster with its own brokers)
-# each run on their own, after the rest.
+# Five stages, so timing-sensitive tests do not compete for the 2 cores with other assemblies: the web console's
+# tests (changes shown within a second in a real browser), the client SDK's tests (rolling restarts of providers
+# under load), the cluster tests (three RabbitMQ brokers and several roster processes, failovers) and the peer
+# benchmark's smoke tests (a roster cluster with its own brokers) each run on their own, after the rest.
 dotnet test Roster.slnx -c Release --no-build --logger "console;verbosity=normal" \
-    --filter "FullyQualifiedName!~Roster.Cluster.Tests&FullyQualifiedName!~Roster.Client.Tests&FullyQualifiedName!~Roster.PeerBench.Tests" "$@"
+    --filter "FullyQualifiedName!~Roster.Cluster.Tests&FullyQualifiedName!~Roster.Client.Tests&FullyQualifiedName!~Roster.PeerBench.Tests&FullyQualifiedName!~Roster.Console.Tests" "$@"
+dotnet test tests/Roster.Console.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.Client.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.Cluster.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.PeerBench.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"

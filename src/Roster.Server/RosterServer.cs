@@ -132,6 +132,7 @@ public static class RosterServer
         WatchEndpoints.Map(api);
         StatusEndpoints.Map(app);
         ClusterEndpoints.Map(app);
+        Roster.Server.Console.WebConsole.Map(app);
         return app;
     }
 }

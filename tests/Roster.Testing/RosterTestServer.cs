@@ -50,6 +50,16 @@ public sealed class RosterTestServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Starts a durable node on <paramref name="dataDirectory"/> listening at <paramref name="address"/> (a node
+    /// restarted where its clients expect it); the test owns the directory.</summary>
+    public static async Task<RosterTestServer> StartOnAsync(string dataDirectory, Uri address, params string[] settings)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var server = await StartAsync(inMemory: false, time: null, dataDirectory, address.GetLeftPart(UriPartial.Authority), settings);
+        server._dataDirectory = null;
+        return server;
+    }
+
     private static async Task<RosterTestServer> StartAsync(bool inMemory, TimeProvider? time, string? dataDirectory, string urls, string[] settings)
     {
         // An empty content root: the node must not read an appsettings.json meant for the test's clients.

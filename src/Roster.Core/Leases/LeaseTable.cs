@@ -22,6 +22,9 @@ public sealed class LeaseTable
 {
     private readonly TimeProvider _time;
     private readonly long _slotWidth;
+
+    // The latest slot an expiry pass has reached (expiry pass only).
+    private long _lastCollectedSlot;
     private readonly ConcurrentDictionary<long, Lease> _leases = new();
     private readonly ConcurrentDictionary<string, StrongBox> _countByNamespace = new(StringComparer.Ordinal);
 
@@ -35,6 +38,7 @@ public sealed class LeaseTable
     {
         _time = time;
         _slotWidth = Math.Max(1, time.TimestampFrequency / 10);
+        _lastCollectedSlot = -1;
     }
 
     public int Count => _leases.Count;
@@ -88,7 +92,9 @@ public sealed class LeaseTable
     }
 
     /// <summary>Leases due now and not yet handed for expiry. Expiry pass only.</summary>
-    internal void CollectDue(List<Lease> due)
+    /// <returns>Whether this pass reached a slot no earlier pass had: only then has every lease held back before (placed
+    /// in the next slot) been looked at again. A second pass within the same slot sees only leases that arrived since.</returns>
+    internal bool CollectDue(List<Lease> due)
     {
         var now = _time.GetTimestamp();
         while (_arrivals.TryDequeue(out var arrived))
@@ -97,6 +103,8 @@ public sealed class LeaseTable
         }
 
         var current = now / _slotWidth;
+        var reachedNewSlot = current > _lastCollectedSlot;
+        _lastCollectedSlot = Math.Max(_lastCollectedSlot, current);
 
         // Everything looked at in this pass is placed after the current slot: a lease due later within
         // it (clocks are not aligned to slots) must wait for the next pass, or this loop never ends.
@@ -133,6 +141,8 @@ public sealed class LeaseTable
                 }
             }
         }
+
+        return reachedNewSlot;
     }
 
     /// <summary>Gives every lease a full TTL from now: the restart grace.</summary>

@@ -37,7 +37,7 @@ public sealed partial class RegistryNode
     internal async Task<int> ExpireDueLeasesAsync(CancellationToken cancellationToken)
     {
         var due = new List<Lease>();
-        Leases.CollectDue(due);
+        var examinedEveryDueLease = Leases.CollectDue(due);
         var now = _time.GetTimestamp();
         var window = (long)(_options.DefaultTtl.TotalSeconds * _time.TimestampFrequency);
 
@@ -64,13 +64,14 @@ public sealed partial class RegistryNode
             RecordExpiries(group.Key, now, group.Count());
         }
 
-        foreach (var ns in _selfPreserving.Where(ns => !stillPreserving.Contains(ns)).ToList())
+        // A namespace leaves self-preservation only after a pass that looked at all of its held-back leases again.
+        foreach (var ns in _selfPreserving.Where(ns => examinedEveryDueLease && !stillPreserving.Contains(ns)).ToList())
         {
             _selfPreserving.Remove(ns);
             LogSelfPreservationEnded(_logger, ns);
         }
 
-        Metrics.SetSelfPreserving(_selfPreserving.Count);
+        Metrics.SetSelfPreserving(_selfPreserving);
         if (expiring.Count == 0)
         {
             return 0;

@@ -51,6 +51,11 @@ public sealed class WatchHub
 
     public int SubscriberCount => _subscribers.Values.Sum(s => s.Length);
 
+    /// <summary>The watchers connected to this node that receive <paramref name="service"/>'s changes: those of its
+    /// namespace that watch every service or name this one. Lock-free (an immutable snapshot of the set).</summary>
+    public int WatcherCount(string @namespace, string service) =>
+        _subscribers.TryGetValue(@namespace, out var list) ? list.Count(s => s.Services is null || s.Services.Contains(service)) : 0;
+
     public long SlowConsumersDropped => Interlocked.Read(ref _slowConsumersDropped);
 
     /// <summary>

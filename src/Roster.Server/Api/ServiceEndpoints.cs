@@ -24,7 +24,9 @@ internal static class ServiceEndpoints
             return problem;
         }
 
-        var state = host.Node.State;
+        var node = host.Node;
+        var state = node.State;
+        var selfPreserving = node.Metrics.SelfPreservingNamespaceNames;
         return new JsonResult(StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject();
@@ -36,6 +38,8 @@ internal static class ServiceEndpoints
                 w.WriteString("name"u8, ns.Name);
                 w.WriteNumber("services"u8, ns.Services.Count);
                 w.WriteNumber("instances"u8, ns.Services.Values.Sum(s => s.Instances.Count));
+                InstanceStates.Of(ns.Services.Values.SelectMany(s => s.Instances.Values)).Write(w);
+                w.WriteBoolean("selfPreservation"u8, selfPreserving.Contains(ns.Name));
                 w.WriteEndObject();
             }
 
@@ -51,7 +55,8 @@ internal static class ServiceEndpoints
             return refused;
         }
 
-        var state = host.Node.State;
+        var node = host.Node;
+        var state = node.State;
         state.Namespaces.TryGetValue(ns, out var nsState);
         return new JsonResult(StatusCodes.Status200OK, w =>
         {
@@ -66,6 +71,8 @@ internal static class ServiceEndpoints
                 w.WriteNumber("instances"u8, service.Instances.Count);
                 w.WriteNumber("sequence"u8, service.Sequence);
                 w.WriteString("digest"u8, InstanceDigest.Format(service.Digest));
+                InstanceStates.Of(service.Instances.Values).Write(w);
+                w.WriteNumber("watchers"u8, node.Watches.WatcherCount(ns, service.Name));
                 w.WriteEndObject();
             }
 

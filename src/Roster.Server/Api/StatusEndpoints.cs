@@ -21,6 +21,8 @@ internal static class StatusEndpoints
                 w.WriteString("status"u8, host.Status);
                 w.WriteNumber("revision"u8, state.Revision);
                 w.WriteBoolean("ready"u8, node.IsReady);
+                w.WriteString("startedAt"u8, host.StartedAt);
+                w.WriteNumber("uptimeSeconds"u8, Math.Floor((host.Time.GetUtcNow() - host.StartedAt).TotalSeconds));
                 w.WriteString("storage"u8, node.StorageProblem ?? "ok");
                 if (node.Fault is { } fault)
                 {

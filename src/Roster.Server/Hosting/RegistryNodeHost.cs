@@ -30,6 +30,12 @@ internal sealed class RegistryNodeHost(
     private RegistryNode? _node;
     private BusMembership? _membership;
 
+    /// <summary>When this process's node was created (its uptime is counted from here).</summary>
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+
+    /// <summary>The clock the node runs on.</summary>
+    public TimeProvider Time => time;
+
     public RegistryNode Node => _node ?? throw new InvalidOperationException("The registry node has not started.");
 
     /// <summary>The node, once it has started.</summary>

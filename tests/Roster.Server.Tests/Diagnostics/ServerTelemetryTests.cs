@@ -60,6 +60,12 @@ public sealed class ServerTelemetryTests
         time.Advance(TimeSpan.FromSeconds(11));
         await Eventually.TrueAsync(() => Observe(server)["roster.leases.expired"] == 1, "the lone instance expired");
         await Eventually.TrueAsync(() => Observe(server)["roster.self_preservation.namespaces"] == 1, "expiry pauses in the namespace that would lose everything");
+
+        // The API names the namespace (the console shows it per namespace).
+        var namespaces = (await server.GetJsonAsync("/api/v1/namespaces")).GetProperty("namespaces").EnumerateArray()
+            .ToDictionary(ns => ns.GetProperty("name").GetString()!, ns => ns.GetProperty("selfPreservation").GetBoolean());
+        Assert.True(namespaces["mass"], string.Join(",", namespaces));
+        Assert.False(namespaces.GetValueOrDefault("alone"));
     }
 
     [Fact]

@@ -1,0 +1,146 @@
+import { get, follow, path } from '../api.js';
+import { h, replace } from '../dom.js';
+
+const timelineLength = 200;
+
+/** The state an operator sees: disabled, else drained, else weight 0, else up. */
+export function stateOf(instance) {
+  if (instance.disabled) return 'disabled';
+  if (instance.drained) return 'drained';
+  if (instance.effectiveWeight === 0) return 'weight 0';
+  return 'up';
+}
+
+/**
+ * One service: every instance with its state, filters by state, zone, version and metadata key=value, and a live
+ * timeline. It follows the watch stream from the snapshot's revision, so a change made anywhere shows within a
+ * moment, and after a disconnection it resumes from the last revision it applied.
+ */
+export function service(view, { namespace, service: name, signal, setCrumbs, setConnection, fail }) {
+  setCrumbs([{ text: namespace, href: `#/ns/${path(namespace)}` }, { text: name }]);
+  const instances = new Map();
+  const timeline = [];
+  let revision = null;
+
+  const filters = {
+    state: h('select', { id: 'filter-state', 'aria-label': 'State' },
+      ['', 'up', 'drained', 'disabled', 'weight 0'].map(s => h('option', { value: s }, s || 'any state'))),
+    zone: h('input', { id: 'filter-zone', placeholder: 'zone', 'aria-label': 'Zone' }),
+    version: h('input', { id: 'filter-version', placeholder: 'version', 'aria-label': 'Version' }),
+    metadata: h('input', { id: 'filter-metadata', placeholder: 'metadata key=value', 'aria-label': 'Metadata key=value' }),
+  };
+  const summary = h('span', { class: 'muted', id: 'instance-count' });
+  const rows = h('tbody');
+  const events = h('ol', { id: 'timeline', class: 'timeline' });
+  const revisionLabel = h('span', { id: 'revision', class: 'mono' });
+  replace(view,
+    h('h1', null, h('span', { class: 'mono' }, name), ' ', h('span', { class: 'muted small' }, 'revision ', revisionLabel)),
+    h('div', { class: 'toolbar' }, Object.values(filters), summary),
+    h('div', { class: 'scroll' }, h('table', { id: 'instances' },
+      h('thead', null, h('tr', null, ['Id', 'Address', 'Zone', 'Version', 'Weight', 'State', 'Kind', 'Incarnation', 'Metadata']
+        .map(t => h('th', null, t)))),
+      rows)),
+    h('h2', null, 'Recent changes'),
+    events);
+
+  let scheduled = false;
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => { scheduled = false; render(); });
+  };
+  for (const input of Object.values(filters)) input.addEventListener('input', schedule);
+
+  const matches = instance => {
+    const zone = filters.zone.value.trim(), version = filters.version.value.trim(), metadata = filters.metadata.value.trim();
+    if (filters.state.value && stateOf(instance) !== filters.state.value) return false;
+    if (zone && instance.zone !== zone) return false;
+    if (version && instance.version !== version) return false;
+    if (metadata) {
+      const at = metadata.indexOf('=');
+      const key = at < 0 ? metadata : metadata.slice(0, at);
+      if (!(key in (instance.metadata ?? {}))) return false;
+      if (at >= 0 && String(instance.metadata[key]) !== metadata.slice(at + 1)) return false;
+    }
+    return true;
+  };
+
+  const render = () => {
+    revisionLabel.textContent = revision ?? '';
+    view.dataset.revision = revision ?? '';
+    const all = [...instances.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const shown = all.filter(matches);
+    summary.textContent = `${shown.length} of ${all.length} instances`;
+    rows.replaceChildren(...shown.map(instanceRow));
+    events.replaceChildren(...timeline.map(e => h('li', null,
+      h('span', { class: 'mono' }, e.revision), ' ', h('time', null, e.time.toLocaleTimeString()), ' ', e.text)));
+  };
+
+  const record = (revisionOfChange, text) => {
+    timeline.unshift({ revision: revisionOfChange, time: new Date(), text });
+    timeline.length = Math.min(timeline.length, timelineLength);
+  };
+
+  const onFrame = ({ event, data }) => {
+    if (event === 'reset') {
+      instances.clear();
+      for (const s of data.services ?? []) {
+        if (s.name !== name) continue;
+        for (const instance of s.instances) instances.set(instance.id, instance);
+      }
+      record(data.revision, `list replaced (${instances.size} instances)`);
+    } else if (event === 'upsert') {
+      const before = instances.get(data.instance.id);
+      instances.set(data.instance.id, data.instance);
+      record(data.revision, describeUpsert(before, data.instance));
+    } else if (event === 'delete') {
+      instances.delete(data.id);
+      record(data.revision, `${data.id} ${data.reason}`);
+    }
+    revision = data.revision;
+    schedule();
+  };
+
+  (async () => {
+    try {
+      const snapshot = await get(`/namespaces/${path(namespace)}/services/${path(name)}`, signal);
+      for (const instance of snapshot.instances) instances.set(instance.id, instance);
+      revision = snapshot.revision;
+      render();
+      await follow({
+        namespace, services: [name], since: snapshot.revision, onFrame, signal,
+        onState: (state, error) => { setConnection(state); if (state === 'refused') fail(error); },
+      });
+    } catch (error) {
+      if (!signal.aborted) fail(error);
+    }
+  })();
+}
+
+function describeUpsert(before, after) {
+  if (!before) return `${after.id} registered at ${after.address}:${after.port}`;
+  const changes = [];
+  if (before.drained !== after.drained) changes.push(after.drained ? 'drained' : 'undrained');
+  if (before.disabled !== after.disabled) changes.push(after.disabled ? 'disabled' : 'enabled');
+  if (before.effectiveWeight !== after.effectiveWeight) changes.push(`weight ${before.effectiveWeight} → ${after.effectiveWeight}`);
+  if (before.incarnation !== after.incarnation) changes.push(`new incarnation ${after.incarnation}`);
+  return `${after.id} ${changes.length ? changes.join(', ') : 'updated'}`;
+}
+
+function instanceRow(instance) {
+  const state = stateOf(instance);
+  const weight = instance.weightOverride !== null && instance.weightOverride !== undefined
+    ? `${instance.effectiveWeight} (override ${instance.weightOverride}, registered ${instance.weight})`
+    : `${instance.effectiveWeight}`;
+  return h('tr', { 'data-instance': instance.id, 'data-state': state },
+    h('td', { class: 'mono', 'data-field': 'id' }, instance.id),
+    h('td', { class: 'mono', 'data-field': 'address' }, `${instance.address}:${instance.port}`),
+    h('td', { 'data-field': 'zone' }, instance.zone),
+    h('td', { 'data-field': 'version' }, instance.version),
+    h('td', { class: 'num', 'data-field': 'weight' }, weight),
+    h('td', { 'data-field': 'state' }, h('span', { class: `badge state-${state.replace(' ', '')}` }, state)),
+    h('td', { 'data-field': 'kind' }, instance.persistent ? 'persistent' : `leased, TTL ${instance.ttlSeconds} s`),
+    h('td', { class: 'num', 'data-field': 'incarnation' }, instance.incarnation),
+    h('td', { 'data-field': 'metadata' }, h('dl', { class: 'metadata' },
+      Object.entries(instance.metadata ?? {}).map(([key, value]) => [h('dt', null, key), h('dd', null, String(value))]))));
+}

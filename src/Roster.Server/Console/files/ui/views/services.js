@@ -1,0 +1,57 @@
+import { get, path } from '../api.js';
+import { h, replace } from '../dom.js';
+
+/**
+ * The services of a namespace, sorted by name, with counts by state, sequence, digest and watchers on this node;
+ * a text filter. Refreshes every 2 s, and re-renders only when the registry's revision moved or the filter changed.
+ */
+export function services(view, { namespace, signal, setCrumbs, fail }) {
+  setCrumbs([{ text: namespace }]);
+  const filter = h('input', { type: 'search', id: 'service-filter', placeholder: 'Filter services', 'aria-label': 'Filter services' });
+  const count = h('span', { class: 'muted', id: 'service-count' });
+  const body = h('tbody');
+  replace(view,
+    h('h1', null, 'Services in ', h('span', { class: 'mono' }, namespace)),
+    h('div', { class: 'toolbar' }, filter, count),
+    h('table', { id: 'services' },
+      h('thead', null, h('tr', null, ['Service', 'Up', 'Drained', 'Disabled', 'Weight 0', 'Sequence', 'Digest', 'Watchers']
+        .map((t, i) => h('th', { class: i > 0 && i !== 6 ? 'num' : null }, t)))),
+      body));
+
+  let list = [];
+  let shownRevision = -1;
+  let shownFilter = null;
+  const render = () => {
+    const text = filter.value.trim().toLowerCase();
+    const matching = text ? list.filter(s => s.name.includes(text)) : list;
+    shownFilter = text;
+    count.textContent = `${matching.length} of ${list.length} services`;
+    body.replaceChildren(...matching.map(s => h('tr', { 'data-service': s.name },
+      h('td', null, h('a', { href: `#/ns/${path(namespace)}/svc/${path(s.name)}` }, s.name)),
+      h('td', { class: 'num state-up', 'data-field': 'up' }, s.states.up),
+      h('td', { class: 'num state-drained', 'data-field': 'drained' }, s.states.drained),
+      h('td', { class: 'num state-disabled', 'data-field': 'disabled' }, s.states.disabled),
+      h('td', { class: 'num state-weightZero', 'data-field': 'weightZero' }, s.states.weightZero),
+      h('td', { class: 'num', 'data-field': 'sequence' }, s.sequence),
+      h('td', { class: 'mono', 'data-field': 'digest' }, s.digest),
+      h('td', { class: 'num', 'data-field': 'watchers' }, s.watchers))));
+  };
+  filter.addEventListener('input', () => requestAnimationFrame(() => { if (filter.value.trim().toLowerCase() !== shownFilter) render(); }));
+
+  const refresh = async () => {
+    try {
+      const answer = await get(`/namespaces/${path(namespace)}/services`, signal);
+      list = [...answer.services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (answer.revision !== shownRevision) {
+        shownRevision = answer.revision;
+        view.dataset.revision = answer.revision;
+        render();
+      }
+    } catch (error) {
+      if (!signal.aborted) fail(error);
+    }
+  };
+  refresh();
+  const timer = setInterval(refresh, 2000);
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}
