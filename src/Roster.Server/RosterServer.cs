@@ -57,6 +57,7 @@ public static class RosterServer
         builder.Services.AddSingleton<MetricsExporter>();
         builder.Services.AddTelemetryExport(roster.GetSection("Telemetry"));
         builder.Services.AddSingleton<BadInputLog>();
+        builder.Services.AddSingleton<WatchStreams>();
         builder.Services.Configure<RequestBodyLimits>(roster.GetSection("Limits"));
         builder.Services.AddSingleton<RequestBodyBudget>();
         if (rateLimit.PermitsPerSecond > 0)

@@ -14,6 +14,7 @@ internal static class ServiceEndpoints
         api.MapGet("/namespaces", ListNamespaces);
         api.MapGet("/namespaces/{ns}/services", ListServices);
         api.MapGet("/namespaces/{ns}/services/{service}", Snapshot);
+        api.MapGet("/namespaces/{ns}/services/{service}/watchers", Watchers);
     }
 
     private static IResult ListNamespaces(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
@@ -109,5 +110,43 @@ internal static class ServiceEndpoints
             w.WriteEndArray();
             w.WriteEndObject();
         }, state.Revision);
+    }
+
+    /// <summary>The watch streams open on this node that receive the service's changes: who, since when, how far.</summary>
+    private static IResult Watchers(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, WatchStreams streams)
+    {
+        if (auth.Admit(context, ns, write: false, InstanceEndpoints.CheckRoute(ns, service)) is { } refused)
+        {
+            return refused;
+        }
+
+        var revision = host.Node.State.Revision;
+        return new JsonResult(StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("namespace"u8, ns);
+            w.WriteString("service"u8, service);
+            w.WriteString("nodeId"u8, host.Node.NodeId);
+            w.WriteStartArray("watchers"u8);
+            foreach (var stream in streams.Receiving(ns, service))
+            {
+                w.WriteStartObject();
+                w.WriteString("remoteAddress"u8, stream.RemoteAddress);
+                w.WriteString("userAgent"u8, stream.UserAgent);
+                w.WriteString("since"u8, stream.Since);
+                w.WriteNumber("lastRevision"u8, stream.LastRevision);
+                w.WriteStartArray("services"u8);
+                foreach (var watched in stream.Services)
+                {
+                    w.WriteStringValue(watched);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, revision);
     }
 }

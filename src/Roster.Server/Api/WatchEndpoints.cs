@@ -18,7 +18,7 @@ internal static class WatchEndpoints
     public static void Map(RouteGroupBuilder api) => api.MapGet("/namespaces/{ns}/watch", WatchAsync).DisableHttpMetrics();
 
     private static async Task<IResult> WatchAsync(
-        string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime)
+        string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime, WatchStreams streams)
     {
         if (auth.Admit(context, ns, write: false, Names.CheckName("namespace", ns) is { } nsError ? Problems.Invalid(nsError) : null) is { } refused)
         {
@@ -69,12 +69,21 @@ internal static class WatchEndpoints
 
         // Kestrel stops before the node and waits for open requests: end streams as soon as stopping starts.
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        await StreamAsync(context, node, ns, services, since, streaming.Token).ConfigureAwait(false);
+        var stream = streams.Open(context, ns, services, since ?? node.State.Revision);
+        try
+        {
+            await StreamAsync(context, node, ns, services, since, stream, streaming.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            streams.Close(stream);
+        }
+
         return Results.Empty;
     }
 
     private static async Task StreamAsync(
-        HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since, CancellationToken cancellationToken)
+        HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since, WatchStream stream, CancellationToken cancellationToken)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -107,6 +116,7 @@ internal static class WatchEndpoints
             }
 
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            stream.LastRevision = lastRevision;
 
             // Drain whatever is queued, then flush once: a burst goes out in one write. Once the hub has
             // ended the watch nothing more is written but the reason: what is still queued would only pile
@@ -123,6 +133,7 @@ internal static class WatchEndpoints
                 }
 
                 await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                stream.LastRevision = lastRevision;
             }
 
             // The hub ended this watch (too slow, or the node is stopping): say why and where to resume.

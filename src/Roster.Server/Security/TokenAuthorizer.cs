@@ -62,9 +62,23 @@ internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
     /// </summary>
     public IResult? Admit(HttpContext context, string @namespace, bool write, IResult? invalidRequest)
     {
+        if (write && FromAnotherSite(context.Request))
+        {
+            return Problems.Result(StatusCodes.Status403Forbidden, "cross-site-request", "Cross-site request",
+                "A browser page from another site may not change the registry.", "Sec-Fetch-Site");
+        }
+
         var (token, problem) = Authenticate(context);
         return problem ?? invalidRequest ?? Authorize(token, @namespace, write);
     }
+
+    /// <summary>
+    /// A write a browser sent on behalf of a page of another origin's site (its <c>Sec-Fetch-Site</c>). Browsers already
+    /// stop such pages from sending JSON or PATCH/DELETE without a CORS preflight, which this node never grants; this is
+    /// the second lock. The console's own requests are <c>same-origin</c>; programs send no such header.
+    /// </summary>
+    private static bool FromAnotherSite(HttpRequest request) =>
+        request.Headers.TryGetValue("Sec-Fetch-Site", out var site) && site.ToString() is "cross-site" or "same-site";
 
     /// <summary>What an authenticated <paramref name="token"/> may do in <paramref name="namespace"/>; null when allowed.</summary>
     public static IResult? Authorize(AccessToken? token, string @namespace, bool write)
