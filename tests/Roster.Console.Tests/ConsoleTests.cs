@@ -135,6 +135,58 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task Leased_instances_show_their_time_to_expiry_and_persistent_ones_none()
+    {
+        await using var server = await RosterTestServer.StartAsync(inMemory: true);
+        await RegisterAsync(server, "prod", "orders", "leased");
+        using (var response = await server.RegisterAsync("prod", "orders", "fixed", new { address = "10.0.0.9", port = 80, persistent = true }))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        var page = await browser.OpenAsync(server.Address);
+        await page.GotoAsync("/#/ns/prod/svc/orders");
+        await Assertions.Expect(page.Locator("#instances tr[data-instance='leased'] [data-field=lease]")).ToContainTextAsync("expires in");
+        await Assertions.Expect(page.Locator("#instances tr[data-instance='fixed'] [data-field=lease]")).ToHaveTextAsync("none (persistent)");
+        await Assertions.Expect(page.Locator("#instances tr[data-instance='fixed'] [data-field=kind]")).ToHaveTextAsync("persistent");
+    }
+
+    [Fact]
+    public async Task The_three_pages_fit_a_phone_and_a_desktop_screen()
+    {
+        await using var server = await RosterTestServer.StartAsync(inMemory: true);
+        await RegisterAsync(server, "prod", "orders", "orders-1", zone: "eu-west-1a", version: "1.4.2", metadata: new Dictionary<string, string> { ["team"] = "checkout" });
+        await RegisterAsync(server, "prod", "orders", "orders-2", zone: "eu-west-1b", version: "1.4.2", metadata: new Dictionary<string, string> { ["team"] = "checkout" });
+        await RegisterAsync(server, "prod", "orders", "orders-3", zone: "eu-west-1c", version: "1.5.0-rc1", metadata: new Dictionary<string, string> { ["team"] = "checkout", ["canary"] = "true" });
+        await RegisterAsync(server, "prod", "payments", "payments-1", zone: "eu-west-1a", version: "3.2.0");
+        await RegisterAsync(server, "prod", "inventory", "inventory-1", zone: "eu-west-1b", version: "2.0.1");
+        await RegisterAsync(server, "staging", "orders", "orders-s1", version: "1.5.0");
+        await PatchAsync(server, "prod", "orders", "orders-2", new { drained = true });
+        await PatchAsync(server, "prod", "orders", "orders-3", new { weight = 10 });
+
+        // Screenshots for docs/console.md when asked for (ROSTER_CONSOLE_SCREENSHOTS=docs/console), else to a scratch folder.
+        var folder = Environment.GetEnvironmentVariable("ROSTER_CONSOLE_SCREENSHOTS") ?? Directory.CreateTempSubdirectory("roster-console-").FullName;
+        foreach (var phone in (bool[])[false, true])
+        {
+            var page = await browser.OpenAsync(server.Address, phone);
+            foreach (var (name, address, ready) in ((string, string, string)[])[
+                ("overview", "/", "#namespaces tr[data-namespace='prod']"),
+                ("services", "/#/ns/prod", "#services tr[data-service='orders']"),
+                ("service", "/#/ns/prod/svc/orders", "#instances tr[data-instance='orders-3'] [data-field=lease]:has-text('expires')")])
+            {
+                await page.GotoAsync(address);
+                await Assertions.Expect(page.Locator(ready)).ToBeVisibleAsync();
+                var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+                Assert.True(overflow <= 0, $"{name} at {(phone ? "phone" : "desktop")} width is {overflow} px wider than the screen: "
+                    + await page.EvaluateAsync<string>("() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className).join(' ')"));
+                var file = Path.Combine(folder, $"{name}{(phone ? "-phone" : string.Empty)}.png");
+                await page.ScreenshotAsync(new() { Path = file, FullPage = !phone });
+                Assert.True(new FileInfo(file).Length > 5_000);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Metadata_that_looks_like_markup_renders_as_text()
     {
         const string Attack = "<img src=x onerror=alert(1)>";

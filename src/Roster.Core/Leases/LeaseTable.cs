@@ -47,6 +47,25 @@ public sealed class LeaseTable
     public int CountIn(string @namespace) =>
         _countByNamespace.TryGetValue(@namespace, out var count) ? Volatile.Read(ref count.Value) : 0;
 
+    /// <summary>
+    /// When the lease of <paramref name="incarnation"/> runs out and when it was last renewed, if this node holds it
+    /// (a lease is held by the node that owns the instance). Lock-free; for display, not for decisions.
+    /// </summary>
+    public bool TryGetTiming(long incarnation, out TimeSpan untilExpiry, out TimeSpan sinceRenewal)
+    {
+        if (!_leases.TryGetValue(incarnation, out var lease) || lease.IsRemoved)
+        {
+            untilExpiry = sinceRenewal = TimeSpan.Zero;
+            return false;
+        }
+
+        var now = _time.GetTimestamp();
+        var due = lease.DueTimestamp;
+        untilExpiry = TimeSpan.FromSeconds((due - now) / (double)_time.TimestampFrequency);
+        sinceRenewal = TimeSpan.FromSeconds((now - (due - lease.TtlTicks)) / (double)_time.TimestampFrequency);
+        return true;
+    }
+
     /// <summary>Creates or refreshes the lease of <paramref name="instance"/>, due one TTL from now. Applier only.</summary>
     internal void Put(InstanceKey key, InstanceRecord instance)
     {

@@ -15,6 +15,7 @@ internal static class ServiceEndpoints
         api.MapGet("/namespaces/{ns}/services", ListServices);
         api.MapGet("/namespaces/{ns}/services/{service}", Snapshot);
         api.MapGet("/namespaces/{ns}/services/{service}/watchers", Watchers);
+        api.MapGet("/namespaces/{ns}/services/{service}/leases", Leases);
     }
 
     private static IResult ListNamespaces(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
@@ -148,5 +149,51 @@ internal static class ServiceEndpoints
             w.WriteEndArray();
             w.WriteEndObject();
         }, revision);
+    }
+
+    /// <summary>
+    /// Each instance's owner node and, for the leases this node holds, seconds until expiry and since the last
+    /// renewal (a lease lives on its owner; other nodes say only who owns it). Persistent instances have no lease.
+    /// </summary>
+    private static IResult Leases(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
+    {
+        if (auth.Admit(context, ns, write: false, InstanceEndpoints.CheckRoute(ns, service)) is { } refused)
+        {
+            return refused;
+        }
+
+        var node = host.Node;
+        var state = node.State;
+        var snapshot = state.FindService(ns, service) ?? ServiceState.Create(service);
+        return new JsonResult(StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("nodeId"u8, node.NodeId);
+            w.WriteNumber("revision"u8, state.Revision);
+            w.WriteStartArray("leases"u8);
+            foreach (var instance in snapshot.Instances.Values)
+            {
+                w.WriteStartObject();
+                w.WriteString("id"u8, instance.Id);
+                w.WriteNumber("incarnation"u8, instance.Incarnation);
+                w.WriteString("owner"u8, instance.Owner);
+                w.WriteBoolean("persistent"u8, instance.Registration.Kind == InstanceKind.Persistent);
+                if (node.Leases.TryGetTiming(instance.Incarnation, out var untilExpiry, out var sinceRenewal))
+                {
+                    w.WriteBoolean("heldHere"u8, true);
+                    w.WriteNumber("expiresInSeconds"u8, Math.Round(untilExpiry.TotalSeconds, 1));
+                    w.WriteNumber("renewedSecondsAgo"u8, Math.Round(sinceRenewal.TotalSeconds, 1));
+                }
+                else
+                {
+                    w.WriteBoolean("heldHere"u8, false);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, state.Revision);
     }
 }

@@ -39,7 +39,7 @@ function nodeCard(status) {
 }
 
 function card(label, value, attributes) {
-  return h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value', ...attributes }, value));
+  return h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { ...attributes, class: `value ${attributes?.class ?? ''}` }, value));
 }
 
 function namespaceTable(namespaces) {

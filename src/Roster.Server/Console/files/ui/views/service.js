@@ -24,6 +24,7 @@ export function stateOf(instance) {
 export function service(view, { namespace, service: name, signal, setCrumbs, setConnection, fail }) {
   setCrumbs([{ text: namespace, href: `#/ns/${path(namespace)}` }, { text: name }]);
   const instances = new Map();
+  const leases = new Map();
   const timeline = [];
   let revision = null;
 
@@ -45,7 +46,7 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     h('div', { class: 'toolbar' }, Object.values(filters), summary),
     actions.element,
     h('div', { class: 'scroll' }, h('table', { id: 'instances' },
-      h('thead', null, h('tr', null, ['Id', 'Address', 'Zone', 'Version', 'Weight', 'State', 'Kind', 'Incarnation', 'Metadata', 'Actions']
+      h('thead', null, h('tr', null, ['Id', 'Address', 'Zone', 'Version', 'Weight', 'State', 'Kind', 'Lease', 'Incarnation', 'Metadata', 'Actions']
         .map(t => h('th', null, t)))),
       rows)),
     h('div', { class: 'columns' },
@@ -85,8 +86,9 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     summary.textContent = shown.length > windowSize
       ? `${shown.length} of ${all.length} instances (the first ${windowSize} shown: narrow the filters to see the others)`
       : `${shown.length} of ${all.length} instances`;
-    rows.replaceChildren(...shown.slice(0, windowSize).map(instance => instanceRow(instance, actions.propose)));
-    events.replaceChildren(...timeline.map(e => h('li', null,
+    rows.replaceChildren(...shown.slice(0, windowSize).map(instance => instanceRow(instance, leases.get(instance.id), actions.propose)));
+    if (timeline.length === 0) events.replaceChildren(h('li', { class: 'muted' }, 'No change since this page opened.'));
+    else events.replaceChildren(...timeline.map(e => h('li', null,
       h('span', { class: 'mono' }, e.revision), ' ', h('time', null, e.time.toLocaleTimeString()), ' ', e.text)));
   };
 
@@ -115,6 +117,17 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     schedule();
   };
 
+  const refreshLeases = async () => {
+    try {
+      const answer = await get(`/namespaces/${path(namespace)}/services/${path(name)}/leases`, signal);
+      leases.clear();
+      for (const lease of answer.leases) leases.set(lease.id, { ...lease, thisNode: answer.nodeId });
+      schedule();
+    } catch (error) {
+      // Lease timings are a detail: the list itself stays live without them.
+    }
+  };
+
   const refreshSubscribers = async () => {
     try {
       const answer = await get(`/namespaces/${path(namespace)}/services/${path(name)}/watchers`, signal);
@@ -131,11 +144,17 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       revision = snapshot.revision;
       render();
       refreshSubscribers();
-      const timer = setInterval(refreshSubscribers, 5000);
-      signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+      refreshLeases();
+      const subscribersTimer = setInterval(refreshSubscribers, 5000);
+      const leasesTimer = setInterval(refreshLeases, 2000);
+      signal.addEventListener('abort', () => { clearInterval(subscribersTimer); clearInterval(leasesTimer); }, { once: true });
       await follow({
         namespace, services: [name], since: snapshot.revision, onFrame, signal,
-        onState: (state, error) => { setConnection(state); if (state === 'refused') fail(error); },
+        onState: (state, error) => {
+          setConnection(state);
+          if (state === 'live') refreshSubscribers();
+          if (state === 'refused') fail(error);
+        },
       });
     } catch (error) {
       if (!signal.aborted) fail(error);
@@ -153,7 +172,14 @@ function describeUpsert(before, after) {
   return `${after.id} ${changes.length ? changes.join(', ') : 'updated'}`;
 }
 
-function instanceRow(instance, propose) {
+function leaseText(instance, lease) {
+  if (instance.persistent) return 'none (persistent)';
+  if (!lease || lease.incarnation !== instance.incarnation) return '…';
+  if (lease.heldHere) return `expires in ${lease.expiresInSeconds} s (renewed ${lease.renewedSecondsAgo} s ago)`;
+  return lease.owner ? `held by node ${lease.owner}` : 'held by another node';
+}
+
+function instanceRow(instance, lease, propose) {
   const state = stateOf(instance);
   const weight = instance.weightOverride !== null && instance.weightOverride !== undefined
     ? `${instance.effectiveWeight} (override ${instance.weightOverride}, registered ${instance.weight})`
@@ -167,6 +193,7 @@ function instanceRow(instance, propose) {
     h('td', { class: 'num', 'data-field': 'weight' }, weight),
     h('td', { 'data-field': 'state' }, h('span', { class: `badge state-${state.replace(' ', '')}` }, state)),
     h('td', { 'data-field': 'kind' }, instance.persistent ? 'persistent' : `leased, TTL ${instance.ttlSeconds} s`),
+    h('td', { 'data-field': 'lease' }, leaseText(instance, lease)),
     h('td', { class: 'num', 'data-field': 'incarnation' }, instance.incarnation),
     h('td', { 'data-field': 'metadata' }, h('dl', { class: 'metadata' },
       Object.entries(instance.metadata ?? {}).map(([key, value]) => [h('dt', null, key), h('dd', null, String(value))]))),
