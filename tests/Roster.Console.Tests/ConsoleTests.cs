@@ -198,9 +198,9 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
         await page.GotoAsync("/#/ns/prod/svc/orders");
 
         var metadata = page.Locator("#instances tr[data-instance='a'] [data-field=metadata]");
-        await Assertions.Expect(metadata.Locator("dd")).ToHaveCountAsync(2);
-        Assert.Contains(Attack, await metadata.Locator("dd").AllTextContentsAsync());
-        Assert.Contains(Attack, await metadata.Locator("dt").AllTextContentsAsync());
+        await Assertions.Expect(metadata.Locator(".tag .value")).ToHaveCountAsync(2);
+        Assert.Contains(Attack, await metadata.Locator(".tag .value").AllTextContentsAsync());
+        Assert.Contains(Attack, await metadata.Locator(".tag .key").AllTextContentsAsync());
         Assert.Equal(0, await page.Locator("#view img").CountAsync());
         Assert.Equal(0, dialogs);
     }

@@ -154,6 +154,7 @@ internal static class ServiceEndpoints
     /// <summary>
     /// Each instance's owner node and, for the leases this node holds, seconds until expiry and since the last
     /// renewal (a lease lives on its owner; other nodes say only who owns it). Persistent instances have no lease.
+    /// <c>?id=a&amp;id=b</c> limits the answer to those instances (the console asks only for the rows it shows).
     /// </summary>
     private static IResult Leases(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
@@ -165,13 +166,17 @@ internal static class ServiceEndpoints
         var node = host.Node;
         var state = node.State;
         var snapshot = state.FindService(ns, service) ?? ServiceState.Create(service);
+        var ids = context.Request.Query["id"];
+        IEnumerable<InstanceRecord> wanted = ids.Count == 0
+            ? snapshot.Instances.Values
+            : ids.Distinct(StringComparer.Ordinal).Select(id => snapshot.Instances.GetValueOrDefault(id ?? string.Empty)).OfType<InstanceRecord>();
         return new JsonResult(StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject();
             w.WriteString("nodeId"u8, node.NodeId);
             w.WriteNumber("revision"u8, state.Revision);
             w.WriteStartArray("leases"u8);
-            foreach (var instance in snapshot.Instances.Values)
+            foreach (var instance in wanted)
             {
                 w.WriteStartObject();
                 w.WriteString("id"u8, instance.Id);

@@ -3,7 +3,7 @@ import { h, replace } from '../dom.js';
 import { actionPanel } from './actions.js';
 
 const timelineLength = 200;
-const windowSize = 500;
+const windowSize = 200;
 const renderEveryMs = 250;
 
 /** The state an operator sees: disabled, else drained, else weight 0, else up (takes traffic). */
@@ -46,6 +46,8 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     h('div', { class: 'toolbar' }, Object.values(filters), summary),
     actions.element,
     h('div', { class: 'scroll' }, h('table', { id: 'instances' },
+      h('colgroup', null, ['id', 'address', 'zone', 'version', 'weight', 'state', 'kind', 'lease', 'incarnation', 'metadata', 'actions']
+        .map(c => h('col', { class: `col-${c}` }))),
       h('thead', null, h('tr', null, ['Id', 'Address', 'Zone', 'Version', 'Weight', 'State', 'Kind', 'Lease', 'Incarnation', 'Metadata', 'Actions']
         .map(t => h('th', null, t)))),
       rows)),
@@ -63,33 +65,73 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
   signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   for (const input of Object.values(filters)) input.addEventListener('input', schedule);
 
-  const matches = instance => {
-    const zone = filters.zone.value.trim(), version = filters.version.value.trim(), metadata = filters.metadata.value.trim();
-    if (filters.state.value && stateOf(instance) !== filters.state.value) return false;
-    if (zone && instance.zone !== zone) return false;
-    if (version && instance.version !== version) return false;
-    if (metadata) {
-      const at = metadata.indexOf('=');
-      const key = at < 0 ? metadata : metadata.slice(0, at);
-      if (!Object.hasOwn(instance.metadata ?? {}, key)) return false;
-      if (at >= 0 && String(instance.metadata[key]) !== metadata.slice(at + 1)) return false;
-    }
-    return true;
+  // The filters as one predicate, read from the inputs once per render rather than once per instance.
+  const currentFilter = () => {
+    const state = filters.state.value, zone = filters.zone.value.trim(), version = filters.version.value.trim();
+    const metadata = filters.metadata.value.trim();
+    const at = metadata.indexOf('=');
+    const key = at < 0 ? metadata : metadata.slice(0, at);
+    const value = at < 0 ? null : metadata.slice(at + 1);
+    if (!state && !zone && !version && !metadata) return null;
+    return instance =>
+      (!state || stateOf(instance) === state)
+      && (!zone || instance.zone === zone)
+      && (!version || instance.version === version)
+      && (!metadata || (Object.hasOwn(instance.metadata ?? {}, key) && (value === null || String(instance.metadata[key]) === value)));
   };
+
+  // Ids in order, sorted again only when an instance comes or goes (an update keeps its place).
+  let sortedIds = [];
+  let idsChanged = true;
+  // Each instance's row, kept while the instance object is the same (an upsert brings a new object).
+  const rowCache = new Map();
 
   const render = () => {
     lastRender = performance.now();
     revisionLabel.textContent = revision ?? '';
     view.dataset.revision = revision ?? '';
-    const all = [...instances.values()];
-    const shown = all.filter(matches).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    summary.textContent = shown.length > windowSize
-      ? `${shown.length} of ${all.length} instances (the first ${windowSize} shown: narrow the filters to see the others)`
-      : `${shown.length} of ${all.length} instances`;
-    rows.replaceChildren(...shown.slice(0, windowSize).map(instance => instanceRow(instance, leases.get(instance.id), actions.propose)));
+    if (idsChanged) {
+      sortedIds = [...instances.keys()].sort();
+      idsChanged = false;
+    }
+    const shown = [];
+    const matches = currentFilter();
+    let matching = 0;
+    for (const id of sortedIds) {
+      const instance = instances.get(id);
+      if (matches && !matches(instance)) continue;
+      matching++;
+      if (shown.length < windowSize) shown.push(instance);
+    }
+    summary.textContent = matching > windowSize
+      ? `${matching} of ${instances.size} instances (the first ${windowSize} shown: narrow the filters to see the others)`
+      : `${matching} of ${instances.size} instances`;
+
+    const wanted = shown.map(instance => {
+      let cached = rowCache.get(instance.id);
+      if (cached?.instance !== instance) {
+        cached = { instance, ...instanceRow(instance, actions.propose) };
+        rowCache.set(instance.id, cached);
+      }
+      const text = leaseText(instance, leases.get(instance.id));
+      if (cached.leaseCell.textContent !== text) cached.leaseCell.textContent = text;
+      return cached.row;
+    });
+    for (const id of rowCache.keys()) if (!instances.has(id)) rowCache.delete(id);
+    // A row whose instance changed is swapped in place, so the browser restyles that row alone; when instances came,
+    // went or the filters changed, the rows are laid down again.
+    const current = rows.children;
+    const wantedSet = new Set(wanted);
+    for (let i = 0; i < Math.min(current.length, wanted.length); i++) {
+      if (current[i] !== wanted[i] && !wantedSet.has(current[i]) && !wanted[i].isConnected) current[i].replaceWith(wanted[i]);
+    }
+    if (current.length !== wanted.length || wanted.some((row, i) => current[i] !== row)) rows.replaceChildren(...wanted);
+
     if (timeline.length === 0) events.replaceChildren(h('li', { class: 'muted' }, 'No change since this page opened.'));
-    else events.replaceChildren(...timeline.map(e => h('li', null,
-      h('span', { class: 'mono' }, e.revision), ' ', h('time', null, e.time.toLocaleTimeString()), ' ', e.text)));
+    else if (events.firstElementChild?.dataset.revision !== String(timeline[0].revision)) {
+      events.replaceChildren(...timeline.map(e => h('li', { 'data-revision': e.revision },
+        h('span', { class: 'mono' }, e.revision), ' ', h('time', null, e.time.toLocaleTimeString()), ' ', e.text)));
+    }
   };
 
   const record = (revisionOfChange, text) => {
@@ -100,6 +142,7 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
   const onFrame = ({ event, data }) => {
     if (event === 'reset') {
       instances.clear();
+      idsChanged = true;
       for (const s of data.services ?? []) {
         if (s.name !== name) continue;
         for (const instance of s.instances) instances.set(instance.id, instance);
@@ -107,19 +150,24 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       record(data.revision, `list replaced (${instances.size} instances)`);
     } else if (event === 'upsert') {
       const before = instances.get(data.instance.id);
+      if (!before) idsChanged = true;
       instances.set(data.instance.id, data.instance);
       record(data.revision, describeUpsert(before, data.instance));
     } else if (event === 'delete') {
-      instances.delete(data.id);
+      if (instances.delete(data.id)) idsChanged = true;
       record(data.revision, `${data.id} ${data.reason}`);
     }
     revision = data.revision;
     schedule();
   };
 
+  // Lease timings only for the rows on screen: a service of thousands costs the page nothing more.
   const refreshLeases = async () => {
+    const shownIds = [...rows.children].map(row => row.dataset.instance).filter(Boolean);
+    if (shownIds.length === 0) return;
     try {
-      const answer = await get(`/namespaces/${path(namespace)}/services/${path(name)}/leases`, signal);
+      const query = new URLSearchParams(shownIds.map(id => ['id', id]));
+      const answer = await get(`/namespaces/${path(namespace)}/services/${path(name)}/leases?${query}`, signal);
       leases.clear();
       for (const lease of answer.leases) leases.set(lease.id, { ...lease, thisNode: answer.nodeId });
       schedule();
@@ -144,7 +192,7 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       revision = snapshot.revision;
       render();
       refreshSubscribers();
-      refreshLeases();
+      setTimeout(refreshLeases, 0);
       const subscribersTimer = setInterval(refreshSubscribers, 5000);
       const leasesTimer = setInterval(refreshLeases, 2000);
       signal.addEventListener('abort', () => { clearInterval(subscribersTimer); clearInterval(leasesTimer); }, { once: true });
@@ -179,13 +227,15 @@ function leaseText(instance, lease) {
   return lease.owner ? `held by node ${lease.owner}` : 'held by another node';
 }
 
-function instanceRow(instance, lease, propose) {
+/** A row for an instance, and its lease cell (updated in place as lease timings refresh). */
+function instanceRow(instance, propose) {
   const state = stateOf(instance);
   const weight = instance.weightOverride !== null && instance.weightOverride !== undefined
     ? `${instance.effectiveWeight} (override ${instance.weightOverride}, registered ${instance.weight})`
     : `${instance.effectiveWeight}`;
   const button = (action, label) => h('button', { type: 'button', class: 'small', 'data-action': action, onclick: () => propose(action, instance) }, label);
-  return h('tr', { 'data-instance': instance.id, 'data-state': state },
+  const leaseCell = h('td', { 'data-field': 'lease' });
+  const row = h('tr', { 'data-instance': instance.id, 'data-state': state },
     h('td', { class: 'mono', 'data-field': 'id' }, instance.id),
     h('td', { class: 'mono', 'data-field': 'address' }, `${instance.address}:${instance.port}`),
     h('td', { 'data-field': 'zone' }, instance.zone),
@@ -193,15 +243,16 @@ function instanceRow(instance, lease, propose) {
     h('td', { class: 'num', 'data-field': 'weight' }, weight),
     h('td', { 'data-field': 'state' }, h('span', { class: `badge state-${state.replace(' ', '')}` }, state)),
     h('td', { 'data-field': 'kind' }, instance.persistent ? 'persistent' : `leased, TTL ${instance.ttlSeconds} s`),
-    h('td', { 'data-field': 'lease' }, leaseText(instance, lease)),
+    leaseCell,
     h('td', { class: 'num', 'data-field': 'incarnation' }, instance.incarnation),
-    h('td', { 'data-field': 'metadata' }, h('dl', { class: 'metadata' },
-      Object.entries(instance.metadata ?? {}).map(([key, value]) => [h('dt', null, key), h('dd', null, String(value))]))),
+    h('td', { 'data-field': 'metadata' }, Object.entries(instance.metadata ?? {}).map(([key, value]) =>
+      h('span', { class: 'tag' }, h('span', { class: 'key' }, key), '=', h('span', { class: 'value' }, String(value))))),
     h('td', { class: 'actions' },
       instance.drained ? button('undrain', 'Undrain') : button('drain', 'Drain'),
       instance.disabled ? button('enable', 'Enable') : button('disable', 'Disable'),
       button('weight', 'Weight…'),
       button('deregister', 'Deregister')));
+  return { row, leaseCell };
 }
 
 function subscriberTable(watchers) {
