@@ -81,6 +81,75 @@ internal static class ConsoleWorkloads
         }
     }
 
+    /// <summary>
+    /// A namespace of <paramref name="services"/> services in the service list: how soon it is shown, how long the
+    /// main thread is blocked by a filter keystroke, and by the list's refresh while services keep changing.
+    /// </summary>
+    public static async Task ServiceListAsync(int services, int seconds)
+    {
+        Console.WriteLine($"console-services: a namespace of {services:N0} services, then 20 changes/s to them for {seconds} s (headless chromium)");
+        var directory = Path.Combine(Path.GetTempPath(), "roster-bench-" + Guid.NewGuid().ToString("N"));
+        var (server, _) = await ServerProcess.StartAsync(directory, "--in-memory");
+        await using (server)
+        {
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32 }) { BaseAddress = server.Address };
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+            {
+                int n;
+                while ((n = Interlocked.Increment(ref next)) < services)
+                {
+                    await PutAsync(client, $"service-{n:D4}", "a", 8080);
+                }
+            })));
+
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
+            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+            await page.AddInitScriptAsync(LongTaskObserver);
+            var clock = Stopwatch.StartNew();
+            await page.GotoAsync(new Uri(server.Address, "/#/ns/bench").ToString());
+            await page.WaitForFunctionAsync($"() => document.querySelectorAll('#services tbody tr').length === {services}", null, new() { Timeout = 60_000 });
+            await page.EvaluateAsync("() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0)))");
+            var shown = clock.Elapsed;
+            var loading = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
+
+            await page.FillAsync("#service-filter", "service-1");
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('#services tbody tr:not([hidden])').length === 1000");
+            await page.FillAsync("#service-filter", "");
+            await page.WaitForFunctionAsync($"() => document.querySelectorAll('#services tbody tr:not([hidden])').length === {services}");
+            var filtering = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
+
+            var pace = Stopwatch.StartNew();
+            for (var sent = 0; pace.Elapsed < TimeSpan.FromSeconds(seconds); sent++)
+            {
+                await PutAsync(client, $"service-{sent % services:D4}", "a", 9000 + sent);
+                var due = TimeSpan.FromSeconds((sent + 1) / 20.0);
+                if (due > pace.Elapsed)
+                {
+                    await Task.Delay(due - pace.Elapsed);
+                }
+            }
+
+            var refreshing = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
+            Console.WriteLine($"  list of {services:N0} services shown after {shown.TotalMilliseconds:N0} ms (longest long task {Longest(loading):N0} ms); "
+                + $"filtering to 1,000 and back: longest {Longest(filtering):N0} ms; refreshes while services change: {refreshing.Length} long tasks, longest {Longest(refreshing):N0} ms");
+        }
+
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static double Longest(LongTask[] tasks) => tasks.Length == 0 ? 0 : tasks.Max(t => t.Duration);
+
+    private static async Task PutAsync(HttpClient client, string service, string id, int port)
+    {
+        using var response = await client.PutAsJsonAsync($"/api/v1/namespaces/bench/services/{service}/instances/{id}", new { address = "10.0.0.1", port, persistent = true });
+        response.EnsureSuccessStatusCode();
+    }
+
     private static async Task RegisterAsync(HttpClient client, int count, int port)
     {
         var next = -1;

@@ -20,13 +20,13 @@ export function services(view, { namespace, signal, setCrumbs, fail }) {
 
   let list = [];
   let shownRevision = -1;
-  let shownFilter = null;
-  const render = () => {
-    const text = filter.value.trim().toLowerCase();
-    const matching = text ? list.filter(s => s.name.includes(text)) : list;
-    shownFilter = text;
-    count.textContent = `${matching.length} of ${list.length} services`;
-    body.replaceChildren(...matching.map(s => h('tr', { 'data-service': s.name },
+  // Each service's row, kept while its sequence and watcher count are unchanged: a refresh after one change
+  // swaps one row, and filtering only hides rows, so 2,000 services never make the page rebuild its table.
+  const rowCache = new Map();
+  const rowOf = s => {
+    const cached = rowCache.get(s.name);
+    if (cached && cached.sequence === s.sequence && cached.watchers === s.watchers) return cached.row;
+    const row = h('tr', { 'data-service': s.name },
       h('td', null, h('a', { href: `#/ns/${path(namespace)}/svc/${path(s.name)}` }, s.name)),
       h('td', { class: 'num state-up', 'data-field': 'up' }, s.states.up),
       h('td', { class: 'num state-drained', 'data-field': 'drained' }, s.states.drained),
@@ -34,9 +34,40 @@ export function services(view, { namespace, signal, setCrumbs, fail }) {
       h('td', { class: 'num state-weightZero', 'data-field': 'weightZero' }, s.states.weightZero),
       h('td', { class: 'num', 'data-field': 'sequence' }, s.sequence),
       h('td', { class: 'mono', 'data-field': 'digest' }, s.digest),
-      h('td', { class: 'num', 'data-field': 'watchers' }, s.watchers))));
+      h('td', { class: 'num', 'data-field': 'watchers' }, s.watchers));
+    rowCache.set(s.name, { sequence: s.sequence, watchers: s.watchers, row });
+    return row;
   };
-  filter.addEventListener('input', () => requestAnimationFrame(() => { if (filter.value.trim().toLowerCase() !== shownFilter) render(); }));
+
+  const applyFilter = () => {
+    const text = filter.value.trim().toLowerCase();
+    let shown = 0;
+    for (const s of list) {
+      const visible = !text || s.name.includes(text);
+      const row = rowCache.get(s.name).row;
+      if (row.hidden === visible) row.hidden = !visible;
+      if (visible) shown++;
+    }
+    count.textContent = `${shown} of ${list.length} services`;
+  };
+
+  const render = () => {
+    const wanted = list.map(rowOf);
+    const names = new Set(list.map(s => s.name));
+    for (const name of rowCache.keys()) if (!names.has(name)) rowCache.delete(name);
+    const current = body.children;
+    const wantedSet = new Set(wanted);
+    for (let i = 0; i < Math.min(current.length, wanted.length); i++) {
+      if (current[i] !== wanted[i] && !wantedSet.has(current[i]) && !wanted[i].isConnected) current[i].replaceWith(wanted[i]);
+    }
+    if (current.length !== wanted.length || wanted.some((row, i) => current[i] !== row)) body.replaceChildren(...wanted);
+    applyFilter();
+  };
+  let filterTimer = null;
+  filter.addEventListener('input', () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => requestAnimationFrame(applyFilter), 100);
+  });
 
   const refresh = async () => {
     try {
