@@ -35,15 +35,14 @@ internal static class ConsoleWorkloads
             // the last long task before two quiet seconds (a time-to-interactive in the manner of Lighthouse's).
             var clock = Stopwatch.StartNew();
             await page.GotoAsync(new Uri(server.Address, "/#/ns/bench/svc/orders").ToString());
-            await page.WaitForSelectorAsync("#instances tbody tr", new() { Timeout = 60_000 });
-            await page.WaitForFunctionAsync($"() => document.getElementById('instance-count')?.textContent.startsWith('{instances} of {instances}')", null, new() { Timeout = 60_000 });
-            await page.EvaluateAsync("() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0)))");
+            await page.WaitForFunctionAsync($"() => document.getElementById('instance-count')?.textContent.startsWith('{instances} of {instances}')", null, new() { Timeout = 60_000, PollingInterval = 10 });
+            var shownInPage = await page.EvaluateAsync<double>("() => new Promise(resolve => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0)))");
             var shown = clock.Elapsed;
             await page.WaitForFunctionAsync(
                 "() => performance.now() - Math.max(0, ...window.longTasks.map(t => t.start + t.duration)) > 2000", null, new() { Timeout = 60_000, PollingInterval = 100 });
             var loading = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
-            var settled = loading.Length == 0 ? shown.TotalMilliseconds : Math.Max(shown.TotalMilliseconds, loading.Max(t => t.Start + t.Duration));
-            Console.WriteLine($"  view of {instances:N0} instances shown after {shown.TotalMilliseconds:N0} ms, settled after {settled:N0} ms; "
+            var settled = loading.Length == 0 ? shownInPage : Math.Max(shownInPage, loading.Max(t => t.Start + t.Duration));
+            Console.WriteLine($"  view of {instances:N0} instances shown {shownInPage:N0} ms after the navigation started ({shown.TotalMilliseconds:N0} ms by the driver's clock), settled after {settled:N0} ms; "
                 + $"long tasks while loading: {loading.Length}, longest {(loading.Length == 0 ? 0 : loading.Max(t => t.Duration)):N0} ms");
 
             // Changes at a steady pace: each re-registers an instance on another port (a new incarnation, an upsert event).
@@ -107,17 +106,17 @@ internal static class ConsoleWorkloads
             await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
             var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
             await page.AddInitScriptAsync(LongTaskObserver);
-            var clock = Stopwatch.StartNew();
             await page.GotoAsync(new Uri(server.Address, "/#/ns/bench").ToString());
-            await page.WaitForFunctionAsync($"() => document.querySelectorAll('#services tbody tr').length === {services}", null, new() { Timeout = 60_000 });
-            await page.EvaluateAsync("() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0)))");
-            var shown = clock.Elapsed;
+            await page.WaitForFunctionAsync("() => document.querySelector('#services tbody tr')", null, new() { Timeout = 60_000, PollingInterval = 10 });
+            var firstRows = await page.EvaluateAsync<double>("() => performance.now()");
+            await page.WaitForFunctionAsync($"() => document.querySelectorAll('#services tbody tr').length === {services}", null, new() { Timeout = 60_000, PollingInterval = 10 });
+            var allRows = await page.EvaluateAsync<double>("() => new Promise(resolve => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0)))");
             var loading = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
 
             await page.FillAsync("#service-filter", "service-1");
-            await page.WaitForFunctionAsync("() => document.querySelectorAll('#services tbody tr:not([hidden])').length === 1000");
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('#services tbody tr').length === 1000");
             await page.FillAsync("#service-filter", "");
-            await page.WaitForFunctionAsync($"() => document.querySelectorAll('#services tbody tr:not([hidden])').length === {services}");
+            await page.WaitForFunctionAsync($"() => document.querySelectorAll('#services tbody tr').length === {services}");
             var filtering = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
 
             var pace = Stopwatch.StartNew();
@@ -132,7 +131,7 @@ internal static class ConsoleWorkloads
             }
 
             var refreshing = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
-            Console.WriteLine($"  list of {services:N0} services shown after {shown.TotalMilliseconds:N0} ms (longest long task {Longest(loading):N0} ms); "
+            Console.WriteLine($"  list of {services:N0} services: first rows {firstRows:N0} ms after the navigation started, all {allRows:N0} ms (longest long task {Longest(loading):N0} ms); "
                 + $"filtering to 1,000 and back: longest {Longest(filtering):N0} ms; refreshes while services change: {refreshing.Length} long tasks, longest {Longest(refreshing):N0} ms");
         }
 

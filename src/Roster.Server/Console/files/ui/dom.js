@@ -34,3 +34,23 @@ export function formatDuration(seconds) {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
   return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
 }
+
+/**
+ * Puts `count` rows into a table body, made by rowAt(i) when needed: the first screenful at once and the rest a
+ * chunk per frame, so a long list never holds the page for one long task. A later call for the same body cancels an
+ * unfinished one.
+ */
+export function setRowsProgressively(body, count, rowAt, chunk = 100) {
+  body.rowsJob = (body.rowsJob ?? 0) + 1;
+  const job = body.rowsJob;
+  const rows = from => Array.from({ length: Math.max(0, Math.min(chunk, count - from)) }, (_, i) => rowAt(from + i));
+  body.replaceChildren(...rows(0));
+  let next = chunk;
+  const step = () => {
+    if (body.rowsJob !== job || next >= count) return;
+    body.append(...rows(next));
+    next += chunk;
+    requestAnimationFrame(step);
+  };
+  requestAnimationFrame(step);
+}

@@ -1,5 +1,5 @@
 import { get, path } from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, replace, setRowsProgressively } from '../dom.js';
 
 /**
  * The services of a namespace, sorted by name, with counts by state, sequence, digest and watchers on this node;
@@ -39,30 +39,27 @@ export function services(view, { namespace, signal, setCrumbs, fail }) {
     return row;
   };
 
-  const applyFilter = () => {
-    const text = filter.value.trim().toLowerCase();
-    let shown = 0;
-    for (const s of list) {
-      const visible = !text || s.name.includes(text);
-      const row = rowCache.get(s.name).row;
-      if (row.hidden === visible) row.hidden = !visible;
-      if (visible) shown++;
-    }
-    count.textContent = `${shown} of ${list.length} services`;
-  };
-
+  // Matching rows only are in the table (hiding 2,000 rows costs as much layout as drawing them); a long list is
+  // put in a chunk per frame.
+  let laidOut = [];
   const render = () => {
-    const wanted = list.map(rowOf);
+    const text = filter.value.trim().toLowerCase();
     const names = new Set(list.map(s => s.name));
     for (const name of rowCache.keys()) if (!names.has(name)) rowCache.delete(name);
+    const matching = list.filter(s => !text || s.name.includes(text));
+    count.textContent = `${matching.length} of ${list.length} services`;
     const current = body.children;
-    const wantedSet = new Set(wanted);
-    for (let i = 0; i < Math.min(current.length, wanted.length); i++) {
-      if (current[i] !== wanted[i] && !wantedSet.has(current[i]) && !wanted[i].isConnected) current[i].replaceWith(wanted[i]);
+    // A refresh after a few changes swaps the changed rows in place; anything else lays the rows down again.
+    let swapped = laidOut.length === matching.length && current.length === matching.length
+      && matching.every((s, i) => laidOut[i] === s.name);
+    for (let i = 0; swapped && i < matching.length; i++) {
+      const row = rowOf(matching[i]);
+      if (current[i] !== row) current[i].replaceWith(row);
     }
-    if (current.length !== wanted.length || wanted.some((row, i) => current[i] !== row)) body.replaceChildren(...wanted);
-    applyFilter();
+    if (!swapped) setRowsProgressively(body, matching.length, i => rowOf(matching[i]));
+    laidOut = matching.map(s => s.name);
   };
+  const applyFilter = render;
   let filterTimer = null;
   filter.addEventListener('input', () => {
     clearTimeout(filterTimer);
