@@ -104,7 +104,10 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
         await Assertions.Expect(page.Locator("#instances tr[data-instance='a']")).ToHaveCountAsync(0, new() { Timeout = (float)LiveWithin.TotalMilliseconds });
         var revision = (await server.GetJsonAsync("/api/v1/namespaces/prod/services/orders")).GetProperty("revision").GetInt64();
         await Assertions.Expect(page.Locator("#revision")).ToHaveTextAsync(revision.ToString());
-        await Assertions.Expect(page.Locator("#timeline li")).ToHaveCountAsync(3);
+        // Three changes seen live, under the one made before the page opened (from the node's watch history).
+        await Assertions.Expect(page.Locator("#timeline li")).ToHaveCountAsync(4);
+        await Assertions.Expect(page.Locator("#timeline li").First).ToContainTextAsync("a deregistered");
+        await Assertions.Expect(page.Locator("#timeline li").Last).ToContainTextAsync("earlier a registered at 10.0.0.1:8080");
     }
 
     [Fact]

@@ -73,6 +73,40 @@ async function* frames(response, signal) {
 }
 
 /**
+ * The changes to some services of a namespace after revision `after` up to `through`, as the watch's history holds
+ * them (oldest first); empty when that history no longer reaches back so far (the stream then starts with a reset).
+ * Gives up quietly after three seconds: history is a courtesy, the live list never depends on it.
+ */
+export async function history({ namespace, services = [], after, through, signal }) {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  const timer = setTimeout(stop, 3000);
+  const query = new URLSearchParams(services.map(s => ['service', s]));
+  query.set('since', String(after));
+  const changes = [];
+  try {
+    const response = await fetch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/watch?${query}`, {
+      headers: headers({ Accept: 'text/event-stream' }), signal: controller.signal, cache: 'no-store',
+    });
+    if (!response.ok) return changes;
+    for await (const frame of frames(response, controller.signal)) {
+      if (frame.event === 'reset' || frame.event === 'disconnect') break;
+      if (typeof frame.data?.revision !== 'number' || frame.data.revision > through) break;
+      changes.push(frame);
+      if (frame.data.revision === through) break;
+    }
+  } catch {
+    // Aborted or failed: whatever arrived is kept.
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', stop);
+    controller.abort();
+  }
+  return changes;
+}
+
+/**
  * Follows a namespace's watch (optionally some services) from revision `since`, forever: when the stream ends or
  * fails it reconnects by itself after a short delay, resuming from the last revision it delivered, so no change is
  * missed and none is delivered twice. onFrame({event, data}) gets upsert, delete and reset frames; onState(state)

@@ -1,4 +1,4 @@
-import { get, follow, path } from '../api.js';
+import { get, follow, history, path } from '../api.js';
 import { h, replace } from '../dom.js';
 import { actionPanel } from './actions.js';
 
@@ -127,10 +127,11 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     }
     if (current.length !== wanted.length || wanted.some((row, i) => current[i] !== row)) rows.replaceChildren(...wanted);
 
-    if (timeline.length === 0) events.replaceChildren(h('li', { class: 'muted' }, 'No change since this page opened.'));
-    else if (events.firstElementChild?.dataset.revision !== String(timeline[0].revision)) {
+    if (timeline.length === 0) events.replaceChildren(h('li', { class: 'muted' }, 'No change yet.'));
+    else if (!historyShown || events.firstElementChild?.dataset.revision !== String(timeline[0].revision)) {
+      historyShown = true;
       events.replaceChildren(...timeline.map(e => h('li', { 'data-revision': e.revision },
-        h('span', { class: 'mono' }, e.revision), ' ', h('time', null, e.time.toLocaleTimeString()), ' ', e.text)));
+        h('span', { class: 'mono' }, e.revision), ' ', e.time ? h('time', null, e.time.toLocaleTimeString()) : h('span', { class: 'muted' }, 'earlier'), ' ', e.text)));
     }
   };
 
@@ -176,6 +177,28 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     }
   };
 
+  // The service's changes from before the page opened (up to 5,000 revisions back, as far as the node's history
+  // reaches), put under the live ones; their times are not known, only their order.
+  const loadHistory = async through => {
+    const earlier = await history({ namespace, services: [name], after: Math.max(0, through - 5000), through, signal });
+    const known = new Map();
+    const entries = [];
+    for (const { event, data } of earlier) {
+      if (event === 'upsert') {
+        entries.push({ revision: data.revision, time: null, text: describeUpsert(known.get(data.instance.id), data.instance) });
+        known.set(data.instance.id, data.instance);
+      } else if (event === 'delete') {
+        entries.push({ revision: data.revision, time: null, text: `${data.id} ${data.reason}` });
+        known.delete(data.id);
+      }
+    }
+    timeline.push(...entries.reverse());
+    if (timeline.length > timelineLength) timeline.length = timelineLength;
+    historyShown = false;
+    schedule();
+  };
+  let historyShown = true;
+
   const refreshSubscribers = async () => {
     try {
       const answer = await get(`/namespaces/${path(namespace)}/services/${path(name)}/watchers`, signal);
@@ -193,6 +216,7 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       render();
       refreshSubscribers();
       setTimeout(refreshLeases, 0);
+      loadHistory(snapshot.revision);
       const subscribersTimer = setInterval(refreshSubscribers, 5000);
       const leasesTimer = setInterval(refreshLeases, 2000);
       signal.addEventListener('abort', () => { clearInterval(subscribersTimer); clearInterval(leasesTimer); }, { once: true });
