@@ -57,7 +57,6 @@ public static class RosterServer
         builder.Services.AddSingleton<MetricsExporter>();
         builder.Services.AddTelemetryExport(roster.GetSection("Telemetry"));
         builder.Services.AddSingleton<BadInputLog>();
-        builder.Services.AddSingleton<WatchStreams>();
 
         // Large reads (a service of thousands of instances is megabytes of JSON) are compressed for clients that ask,
         // such as the web console's browser; watch streams never are (text/event-stream is not compressible here).
@@ -122,11 +121,12 @@ public static class RosterServer
             });
         }
 
-        // Responses the framework ends without a body (405 for a wrong method, for instance) still get a problem.
         // Only reads that asked for it pass the compression step: registrations and renewals do not pay for it.
         app.UseWhen(
             context => HttpMethods.IsGet(context.Request.Method) && context.Request.Headers.ContainsKey("Accept-Encoding"),
             branch => branch.UseResponseCompression());
+
+        // Responses the framework ends without a body (405 for a wrong method, for instance) still get a problem.
         app.UseStatusCodePages(async statusContext =>
         {
             var context = statusContext.HttpContext;

@@ -22,9 +22,6 @@ public sealed class LeaseTable
 {
     private readonly TimeProvider _time;
     private readonly long _slotWidth;
-
-    // The latest slot an expiry pass has reached (expiry pass only).
-    private long _lastCollectedSlot;
     private readonly ConcurrentDictionary<long, Lease> _leases = new();
     private readonly ConcurrentDictionary<string, StrongBox> _countByNamespace = new(StringComparer.Ordinal);
 
@@ -34,11 +31,13 @@ public sealed class LeaseTable
     // Owned by the expiry pass alone: slot number (due time / slot width) to the leases placed there.
     private readonly SortedDictionary<long, List<Lease>> _wheel = [];
 
+    // Owned by the expiry pass alone: the latest slot a pass has reached.
+    private long _lastCollectedSlot = -1;
+
     public LeaseTable(TimeProvider time)
     {
         _time = time;
         _slotWidth = Math.Max(1, time.TimestampFrequency / 10);
-        _lastCollectedSlot = -1;
     }
 
     public int Count => _leases.Count;

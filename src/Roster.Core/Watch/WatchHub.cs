@@ -51,10 +51,10 @@ public sealed class WatchHub
 
     public int SubscriberCount => _subscribers.Values.Sum(s => s.Length);
 
-    /// <summary>The watchers connected to this node that receive <paramref name="service"/>'s changes: those of its
-    /// namespace that watch every service or name this one. Lock-free (an immutable snapshot of the set).</summary>
-    public int WatcherCount(string @namespace, string service) =>
-        _subscribers.TryGetValue(@namespace, out var list) ? list.Count(s => s.Services is null || s.Services.Contains(service)) : 0;
+    /// <summary>The watches open on this node that receive <paramref name="service"/>'s changes: those of its namespace
+    /// that watch every service or name this one. Lock-free (an immutable snapshot of the set).</summary>
+    public IEnumerable<WatchSubscription> Receiving(string @namespace, string service) =>
+        _subscribers.TryGetValue(@namespace, out var list) ? list.Where(s => s.Matches(service)) : [];
 
     public long SlowConsumersDropped => Interlocked.Read(ref _slowConsumersDropped);
 
@@ -107,9 +107,9 @@ public sealed class WatchHub
     /// Starts a watch on <paramref name="namespace"/> (only <paramref name="services"/> when given).
     /// With <paramref name="since"/> inside the retained history the stream replays every change after
     /// it; otherwise (no <paramref name="since"/>, too old, or newer than this registry knows) it starts
-    /// with a reset carrying the full current list.
+    /// with a reset carrying the full current list. <paramref name="client"/> says who watches, for operators.
     /// </summary>
-    public WatchSubscription Subscribe(string @namespace, IEnumerable<string>? services, long? since)
+    public WatchSubscription Subscribe(string @namespace, IEnumerable<string>? services, long? since, WatchClient? client = null)
     {
         ArgumentNullException.ThrowIfNull(@namespace);
         var filter = services?.ToFrozenSet(StringComparer.Ordinal);
@@ -125,7 +125,8 @@ public sealed class WatchHub
             var backlog = resumable
                 ? _history.After(since!.Value, c => c.Namespace == @namespace && (filter is null || filter.Contains(c.Service)))
                 : [];
-            var subscription = new WatchSubscription(this, @namespace, filter, _queueCapacity, resumable ? null : state, backlog, _registryId);
+            var subscription = new WatchSubscription(
+                this, @namespace, filter, _queueCapacity, resumable ? null : state, backlog, _registryId, resumable ? since!.Value : 0, client);
             var current = _subscribers.TryGetValue(@namespace, out var list) ? list : [];
             _subscribers = _subscribers.SetItem(@namespace, current.Add(subscription));
             return subscription;

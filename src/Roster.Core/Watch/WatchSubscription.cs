@@ -24,7 +24,7 @@ public sealed class WatchSubscription : IDisposable
     private string? _endReason;
     private readonly CancellationTokenSource _ended = new();
 
-    // Read and written by the one reader of this subscription only.
+    // Written by the one reader of this subscription only; read by anyone (LastDelivered).
     private long _lastDelivered;
 
     internal WatchSubscription(
@@ -34,9 +34,13 @@ public sealed class WatchSubscription : IDisposable
         int capacity,
         RegistryState? resetState,
         List<ChangeEvent> backlog,
-        string registryId)
+        string registryId,
+        long since,
+        WatchClient? client)
     {
         _hub = hub;
+        _lastDelivered = since;
+        Client = client;
         Namespace = @namespace;
         Services = services;
         _resetState = resetState;
@@ -55,6 +59,12 @@ public sealed class WatchSubscription : IDisposable
     /// <summary>The watched services, or null for the whole namespace.</summary>
     public IReadOnlySet<string>? Services { get; }
 
+    /// <summary>Who holds this watch, when the host said (the console lists a service's subscribers).</summary>
+    public WatchClient? Client { get; }
+
+    /// <summary>The revision of the last change handed to the reader: where its client has got to.</summary>
+    public long LastDelivered => Volatile.Read(ref _lastDelivered);
+
     /// <summary>True when the stream starts with a full snapshot instead of history.</summary>
     public bool StartsWithReset => _resetState is not null;
 
@@ -65,7 +75,8 @@ public sealed class WatchSubscription : IDisposable
     /// (a flush waiting for socket space) stops at once instead of holding its buffers.</summary>
     public CancellationToken Ended => _ended.Token;
 
-    internal bool Matches(string service) => Services is null || Services.Contains(service);
+    /// <summary>Whether this watch receives <paramref name="service"/>'s changes.</summary>
+    public bool Matches(string service) => Services is null || Services.Contains(service);
 
     /// <summary>
     /// The frames to send, in order: the reset or the history backlog first, then live changes, each
@@ -92,13 +103,13 @@ public sealed class WatchSubscription : IDisposable
     {
         if (_resetState is not null)
         {
-            _lastDelivered = _resetState.Revision;
+            Volatile.Write(ref _lastDelivered, _resetState.Revision);
             yield return new WatchFrame(_resetState.Revision, RegistryJson.ResetFrame(_resetState, _registryId, Namespace, Services));
         }
 
         foreach (var change in _backlog)
         {
-            _lastDelivered = change.Revision;
+            Volatile.Write(ref _lastDelivered, change.Revision);
             yield return new WatchFrame(change.Revision, RegistryJson.ChangeFrame(change));
         }
 
@@ -123,7 +134,7 @@ public sealed class WatchSubscription : IDisposable
 
             if (frame.Revision > _lastDelivered)
             {
-                _lastDelivered = frame.Revision;
+                Volatile.Write(ref _lastDelivered, frame.Revision);
                 return true;
             }
         }

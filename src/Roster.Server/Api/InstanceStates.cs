@@ -9,6 +9,8 @@ namespace Roster.Server.Api;
 /// </summary>
 internal readonly record struct InstanceStates(int Up, int Drained, int Disabled, int WeightZero)
 {
+    public int Total => Up + Drained + Disabled + WeightZero;
+
     public static InstanceStates Of(IEnumerable<InstanceRecord> instances)
     {
         int up = 0, drained = 0, disabled = 0, weightZero = 0;

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Roster.Core.Model;
 using Roster.Core.Serialization;
 using Roster.Core.Validation;
@@ -39,8 +40,9 @@ internal static class ServiceEndpoints
                 w.WriteStartObject();
                 w.WriteString("name"u8, ns.Name);
                 w.WriteNumber("services"u8, ns.Services.Count);
-                w.WriteNumber("instances"u8, ns.Services.Values.Sum(s => s.Instances.Count));
-                InstanceStates.Of(ns.Services.Values.SelectMany(s => s.Instances.Values)).Write(w);
+                var states = InstanceStates.Of(ns.Services.Values.SelectMany(s => s.Instances.Values));
+                w.WriteNumber("instances"u8, states.Total);
+                states.Write(w);
                 w.WriteBoolean("selfPreservation"u8, selfPreserving.Contains(ns.Name));
                 w.WriteEndObject();
             }
@@ -74,7 +76,7 @@ internal static class ServiceEndpoints
                 w.WriteNumber("sequence"u8, service.Sequence);
                 w.WriteString("digest"u8, InstanceDigest.Format(service.Digest));
                 InstanceStates.Of(service.Instances.Values).Write(w);
-                w.WriteNumber("watchers"u8, node.Watches.WatcherCount(ns, service.Name));
+                w.WriteNumber("watchers"u8, node.Watches.Receiving(ns, service.Name).Count());
                 w.WriteEndObject();
             }
 
@@ -114,30 +116,31 @@ internal static class ServiceEndpoints
     }
 
     /// <summary>The watch streams open on this node that receive the service's changes: who, since when, how far.</summary>
-    private static IResult Watchers(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, WatchStreams streams)
+    private static IResult Watchers(string ns, string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
         if (auth.Admit(context, ns, write: false, InstanceEndpoints.CheckRoute(ns, service)) is { } refused)
         {
             return refused;
         }
 
-        var revision = host.Node.State.Revision;
+        var node = host.Node;
+        var watches = node.Watches.Receiving(ns, service).Where(w => w.Client is not null).OrderBy(w => w.Client!.Since).ToList();
         return new JsonResult(StatusCodes.Status200OK, w =>
         {
             w.WriteStartObject();
             w.WriteString("namespace"u8, ns);
             w.WriteString("service"u8, service);
-            w.WriteString("nodeId"u8, host.Node.NodeId);
+            w.WriteString("nodeId"u8, node.NodeId);
             w.WriteStartArray("watchers"u8);
-            foreach (var stream in streams.Receiving(ns, service))
+            foreach (var watch in watches)
             {
                 w.WriteStartObject();
-                w.WriteString("remoteAddress"u8, stream.RemoteAddress);
-                w.WriteString("userAgent"u8, stream.UserAgent);
-                w.WriteString("since"u8, stream.Since);
-                w.WriteNumber("lastRevision"u8, stream.LastRevision);
+                w.WriteString("remoteAddress"u8, watch.Client!.Address);
+                w.WriteString("userAgent"u8, watch.Client.UserAgent);
+                w.WriteString("since"u8, watch.Client.Since);
+                w.WriteNumber("lastRevision"u8, watch.LastDelivered);
                 w.WriteStartArray("services"u8);
-                foreach (var watched in stream.Services)
+                foreach (var watched in watch.Services ?? FrozenSet<string>.Empty)
                 {
                     w.WriteStringValue(watched);
                 }
@@ -148,7 +151,7 @@ internal static class ServiceEndpoints
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }, revision);
+        }, node.State.Revision);
     }
 
     /// <summary>

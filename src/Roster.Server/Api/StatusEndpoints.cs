@@ -22,7 +22,7 @@ internal static class StatusEndpoints
                 w.WriteNumber("revision"u8, state.Revision);
                 w.WriteBoolean("ready"u8, node.IsReady);
                 w.WriteString("startedAt"u8, host.StartedAt);
-                w.WriteNumber("uptimeSeconds"u8, Math.Floor((host.Time.GetUtcNow() - host.StartedAt).TotalSeconds));
+                w.WriteNumber("uptimeSeconds"u8, Math.Floor(host.Uptime.TotalSeconds));
                 w.WriteString("storage"u8, node.StorageProblem ?? "ok");
                 if (node.Fault is { } fault)
                 {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using Roster.Core.Serialization;
 using Roster.Core.Validation;
+using Roster.Core.Watch;
 using Roster.Server.Hosting;
 using Roster.Server.Security;
 
@@ -18,7 +19,7 @@ internal static class WatchEndpoints
     public static void Map(RouteGroupBuilder api) => api.MapGet("/namespaces/{ns}/watch", WatchAsync).DisableHttpMetrics();
 
     private static async Task<IResult> WatchAsync(
-        string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime, WatchStreams streams)
+        string ns, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IHostApplicationLifetime lifetime, TimeProvider time)
     {
         if (auth.Admit(context, ns, write: false, Names.CheckName("namespace", ns) is { } nsError ? Problems.Invalid(nsError) : null) is { } refused)
         {
@@ -69,21 +70,12 @@ internal static class WatchEndpoints
 
         // Kestrel stops before the node and waits for open requests: end streams as soon as stopping starts.
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        var stream = streams.Open(context, ns, services, since ?? node.State.Revision);
-        try
-        {
-            await StreamAsync(context, node, ns, services, since, stream, streaming.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            streams.Close(stream);
-        }
-
+        await StreamAsync(context, node, ns, services, since, ClientOf(context, time), streaming.Token).ConfigureAwait(false);
         return Results.Empty;
     }
 
     private static async Task StreamAsync(
-        HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since, WatchStream stream, CancellationToken cancellationToken)
+        HttpContext context, Core.Node.RegistryNode node, string ns, List<string> services, long? since, WatchClient client, CancellationToken cancellationToken)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -100,7 +92,7 @@ internal static class WatchEndpoints
 
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        using var subscription = node.Watches.Subscribe(ns, services.Count == 0 ? null : services, since);
+        using var subscription = node.Watches.Subscribe(ns, services.Count == 0 ? null : services, since, client);
         var writer = response.BodyWriter;
 
         // A flush blocked on a client that does not read returns as soon as the hub ends the watch.
@@ -116,7 +108,6 @@ internal static class WatchEndpoints
             }
 
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            stream.LastRevision = lastRevision;
 
             // Drain whatever is queued, then flush once: a burst goes out in one write. Once the hub has
             // ended the watch nothing more is written but the reason: what is still queued would only pile
@@ -133,7 +124,6 @@ internal static class WatchEndpoints
                 }
 
                 await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                stream.LastRevision = lastRevision;
             }
 
             // The hub ended this watch (too slow, or the node is stopping): say why and where to resume.
@@ -197,4 +187,16 @@ internal static class WatchEndpoints
 
     /// <summary>How long a watcher dropped as too slow may take to read the rest and close.</summary>
     internal static readonly TimeSpan SlowWatcherGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Who opened the watch, for the console's list of subscribers: address, user agent (bounded), when.</summary>
+    private static WatchClient ClientOf(HttpContext context, TimeProvider time)
+    {
+        const int MaxUserAgentLength = 200;
+        var connection = context.Connection;
+        var userAgent = context.Request.Headers.UserAgent.ToString();
+        return new WatchClient(
+            connection.RemoteIpAddress is { } ip ? $"{ip}:{connection.RemotePort}" : "unknown",
+            userAgent.Length > MaxUserAgentLength ? userAgent[..MaxUserAgentLength] : userAgent,
+            time.GetUtcNow());
+    }
 }

@@ -33,8 +33,8 @@ internal sealed class RegistryNodeHost(
     /// <summary>When this process's node was created (its uptime is counted from here).</summary>
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
 
-    /// <summary>The clock the node runs on.</summary>
-    public TimeProvider Time => time;
+    /// <summary>How long this process's node has run.</summary>
+    public TimeSpan Uptime => time.GetUtcNow() - StartedAt;
 
     public RegistryNode Node => _node ?? throw new InvalidOperationException("The registry node has not started.");
 

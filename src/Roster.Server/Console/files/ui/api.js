@@ -72,6 +72,15 @@ async function* frames(response, signal) {
   }
 }
 
+/** Opens a namespace's watch stream (some services of it, or all), from revision `since` when given. */
+function openWatch(namespace, services, since, signal) {
+  const query = new URLSearchParams(services.map(service => ['service', service]));
+  if (since !== undefined && since !== null) query.set('since', String(since));
+  return fetch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/watch?${query}`, {
+    headers: headers({ Accept: 'text/event-stream' }), signal, cache: 'no-store',
+  });
+}
+
 /**
  * The changes to some services of a namespace after revision `after` up to `through`, as the watch's history holds
  * them (oldest first); empty when that history no longer reaches back so far (the stream then starts with a reset).
@@ -82,13 +91,9 @@ export async function history({ namespace, services = [], after, through, signal
   const stop = () => controller.abort();
   signal.addEventListener('abort', stop, { once: true });
   const timer = setTimeout(stop, 3000);
-  const query = new URLSearchParams(services.map(s => ['service', s]));
-  query.set('since', String(after));
   const changes = [];
   try {
-    const response = await fetch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/watch?${query}`, {
-      headers: headers({ Accept: 'text/event-stream' }), signal: controller.signal, cache: 'no-store',
-    });
+    const response = await openWatch(namespace, services, after, controller.signal);
     if (!response.ok) return changes;
     for await (const frame of frames(response, controller.signal)) {
       if (frame.event === 'reset' || frame.event === 'disconnect') break;
@@ -116,15 +121,8 @@ export async function follow({ namespace, services = [], since, onFrame, onState
   let revision = since;
   let delay = 500;
   while (!signal.aborted) {
-    const query = new URLSearchParams();
-    for (const service of services) query.append('service', service);
-    if (revision !== undefined && revision !== null) query.set('since', String(revision));
     try {
-      const response = await fetch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/watch?${query}`, {
-        headers: headers({ Accept: 'text/event-stream' }),
-        signal,
-        cache: 'no-store',
-      });
+      const response = await openWatch(namespace, services, revision, signal);
       if (!response.ok) {
         const text = await response.text();
         const error = new ApiError(response.status, text ? JSON.parse(text) : null);

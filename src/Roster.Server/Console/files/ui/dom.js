@@ -54,3 +54,19 @@ export function setRowsProgressively(body, count, rowAt, chunk = 100) {
   };
   requestAnimationFrame(step);
 }
+
+/**
+ * Puts rows in place of the body's current ones when only some rows changed at the same positions (a changed row is a
+ * new element, not yet in the page): the browser then restyles those rows alone. False, with the body possibly half
+ * swapped, when rows came, went or moved; the caller then lays them all down.
+ */
+export function swapRowsInPlace(body, rows) {
+  const current = body.children;
+  if (current.length !== rows.length) return false;
+  for (let i = 0; i < rows.length; i++) {
+    if (current[i] === rows[i]) continue;
+    if (rows[i].isConnected) return false;
+    current[i].replaceWith(rows[i]);
+  }
+  return true;
+}

@@ -1,7 +1,6 @@
 import { request, path } from '../api.js';
 import { h, replace } from '../dom.js';
-
-const takesTraffic = instance => !instance.drained && !instance.disabled && instance.effectiveWeight > 0;
+import { takesTraffic } from '../states.js';
 
 /**
  * The operator's actions on one instance: drain / undrain, disable / enable, weight override, deregister. Each is

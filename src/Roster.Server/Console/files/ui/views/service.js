@@ -1,24 +1,17 @@
 import { get, follow, history, path } from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, replace, swapRowsInPlace } from '../dom.js';
 import { actionPanel } from './actions.js';
+import { stateOf } from '../states.js';
 
 const timelineLength = 200;
 const windowSize = 200;
 const renderEveryMs = 250;
 
-/** The state an operator sees: disabled, else drained, else weight 0, else up (takes traffic). */
-export function stateOf(instance) {
-  if (instance.disabled) return 'disabled';
-  if (instance.drained) return 'drained';
-  if (instance.effectiveWeight === 0) return 'weight 0';
-  return 'up';
-}
-
 /**
  * One service: every instance with its state, filters by state, zone, version and metadata key=value, actions, and
  * a live timeline. It follows the watch stream from the snapshot's revision, so a change made anywhere shows within
  * a moment, and after a disconnection it resumes from the last revision it applied. Changes are applied to the
- * model as they arrive; the table is redrawn at most every 250 ms and at most 500 rows at a time, so a busy
+ * model as they arrive; the table is redrawn at most every 250 ms and at most 200 rows at a time, so a busy
  * service with thousands of instances never blocks the page.
  */
 export function service(view, { namespace, service: name, signal, setCrumbs, setConnection, fail }) {
@@ -39,7 +32,7 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
   const rows = h('tbody');
   const events = h('ol', { id: 'timeline', class: 'timeline' });
   const revisionLabel = h('span', { id: 'revision', class: 'mono' });
-  const actions = actionPanel({ namespace, service: name, instances: () => instances.values(), stateOf });
+  const actions = actionPanel({ namespace, service: name, instances: () => instances.values() });
   const subscribers = h('div', { id: 'subscribers' });
   replace(view,
     h('h1', null, h('span', { class: 'mono' }, name), ' ', h('span', { class: 'muted small' }, 'revision ', revisionLabel)),
@@ -118,26 +111,23 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       return cached.row;
     });
     for (const id of rowCache.keys()) if (!instances.has(id)) rowCache.delete(id);
-    // A row whose instance changed is swapped in place, so the browser restyles that row alone; when instances came,
-    // went or the filters changed, the rows are laid down again.
-    const current = rows.children;
-    const wantedSet = new Set(wanted);
-    for (let i = 0; i < Math.min(current.length, wanted.length); i++) {
-      if (current[i] !== wanted[i] && !wantedSet.has(current[i]) && !wanted[i].isConnected) current[i].replaceWith(wanted[i]);
-    }
-    if (current.length !== wanted.length || wanted.some((row, i) => current[i] !== row)) rows.replaceChildren(...wanted);
+    // When instances came, went or the filters changed, the rows are laid down again.
+    if (!swapRowsInPlace(rows, wanted)) rows.replaceChildren(...wanted);
 
     if (timeline.length === 0) events.replaceChildren(h('li', { class: 'muted' }, 'No change yet.'));
-    else if (!historyShown || events.firstElementChild?.dataset.revision !== String(timeline[0].revision)) {
-      historyShown = true;
+    else if (timelineChanged) {
+      timelineChanged = false;
       events.replaceChildren(...timeline.map(e => h('li', { 'data-revision': e.revision },
         h('span', { class: 'mono' }, e.revision), ' ', e.time ? h('time', null, e.time.toLocaleTimeString()) : h('span', { class: 'muted' }, 'earlier'), ' ', e.text)));
     }
   };
 
+  // Redrawn only when an entry came.
+  let timelineChanged = true;
   const record = (revisionOfChange, text) => {
     timeline.unshift({ revision: revisionOfChange, time: new Date(), text });
     if (timeline.length > timelineLength) timeline.length = timelineLength;
+    timelineChanged = true;
   };
 
   const onFrame = ({ event, data }) => {
@@ -170,7 +160,7 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       const query = new URLSearchParams(shownIds.map(id => ['id', id]));
       const answer = await get(`/namespaces/${path(namespace)}/services/${path(name)}/leases?${query}`, signal);
       leases.clear();
-      for (const lease of answer.leases) leases.set(lease.id, { ...lease, thisNode: answer.nodeId });
+      for (const lease of answer.leases) leases.set(lease.id, lease);
       schedule();
     } catch (error) {
       // Lease timings are a detail: the list itself stays live without them.
@@ -194,10 +184,9 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     }
     timeline.push(...entries.reverse());
     if (timeline.length > timelineLength) timeline.length = timelineLength;
-    historyShown = false;
+    timelineChanged = true;
     schedule();
   };
-  let historyShown = true;
 
   const refreshSubscribers = async () => {
     try {

@@ -1,5 +1,5 @@
 import { get, path } from '../api.js';
-import { h, replace, setRowsProgressively } from '../dom.js';
+import { h, replace, setRowsProgressively, swapRowsInPlace } from '../dom.js';
 
 /**
  * The services of a namespace, sorted by name, with counts by state, sequence, digest and watchers on this node;
@@ -48,22 +48,15 @@ export function services(view, { namespace, signal, setCrumbs, fail }) {
     for (const name of rowCache.keys()) if (!names.has(name)) rowCache.delete(name);
     const matching = list.filter(s => !text || s.name.includes(text));
     count.textContent = `${matching.length} of ${list.length} services`;
-    const current = body.children;
     // A refresh after a few changes swaps the changed rows in place; anything else lays the rows down again.
-    let swapped = laidOut.length === matching.length && current.length === matching.length
-      && matching.every((s, i) => laidOut[i] === s.name);
-    for (let i = 0; swapped && i < matching.length; i++) {
-      const row = rowOf(matching[i]);
-      if (current[i] !== row) current[i].replaceWith(row);
-    }
-    if (!swapped) setRowsProgressively(body, matching.length, i => rowOf(matching[i]));
+    const sameServices = laidOut.length === matching.length && matching.every((s, i) => laidOut[i] === s.name);
+    if (!(sameServices && swapRowsInPlace(body, matching.map(rowOf)))) setRowsProgressively(body, matching.length, i => rowOf(matching[i]));
     laidOut = matching.map(s => s.name);
   };
-  const applyFilter = render;
   let filterTimer = null;
   filter.addEventListener('input', () => {
     clearTimeout(filterTimer);
-    filterTimer = setTimeout(() => requestAnimationFrame(applyFilter), 100);
+    filterTimer = setTimeout(() => requestAnimationFrame(render), 100);
   });
 
   const refresh = async () => {
