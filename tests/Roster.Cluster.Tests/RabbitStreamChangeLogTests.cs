@@ -106,7 +106,7 @@ public sealed class RabbitStreamChangeLogTests(BrokersFixture brokers)
             .Select(i => new ChangeEnvelope("w", i + 1, new RegisterChange(
                 new InstanceKey("default", "orders", $"{prefix}{i}"),
                 new Registration("10.0.0.1", 8080, "http", "zone-a", "1.0", 100, InstanceMetadata.Empty, InstanceKind.Ephemeral, 30),
-                0)))
+                0), AcceptedAt: 1_764_700_000_000 + i))
             .ToArray();
 
     /// <summary>Reads from the start until <paramref name="enough"/> holds for what was read (a reader error ends it too).</summary>

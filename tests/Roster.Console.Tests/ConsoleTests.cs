@@ -82,7 +82,9 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
     public async Task An_open_service_view_shows_registrations_drains_and_deregistrations_made_through_the_api_within_a_second()
     {
         await using var server = await RosterTestServer.StartAsync(inMemory: true);
+        var beforeFirst = DateTimeOffset.UtcNow.AddMilliseconds(-1);
         await RegisterAsync(server, "prod", "orders", "a");
+        var afterFirst = DateTimeOffset.UtcNow.AddMilliseconds(1);
         var page = await browser.OpenAsync(server.Address);
         await page.GotoAsync("/#/ns/prod/svc/orders");
         await Assertions.Expect(page.Locator("#instances tr[data-instance='a']")).ToBeVisibleAsync();
@@ -107,7 +109,12 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
         // Three changes seen live, under the one made before the page opened (from the node's watch history).
         await Assertions.Expect(page.Locator("#timeline li")).ToHaveCountAsync(4);
         await Assertions.Expect(page.Locator("#timeline li").First).ToContainTextAsync("a deregistered");
-        await Assertions.Expect(page.Locator("#timeline li").Last).ToContainTextAsync("earlier a registered at 10.0.0.1:8080");
+        await Assertions.Expect(page.Locator("#timeline li").Last).ToContainTextAsync("a registered at 10.0.0.1:8080");
+        // Every entry, the one from before the page opened too, shows when the node accepted the change.
+        await Assertions.Expect(page.Locator("#timeline li time")).ToHaveCountAsync(4);
+        var firstChange = DateTimeOffset.Parse(
+            (await page.Locator("#timeline li").Last.Locator("time").GetAttributeAsync("datetime"))!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(firstChange, beforeFirst, afterFirst);
     }
 
     [Fact]

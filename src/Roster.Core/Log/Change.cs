@@ -42,14 +42,17 @@ public sealed record OperatorChange(InstanceKey Key, OperatorPatch Patch) : Chan
 public sealed record NoChange() : Change(default(InstanceKey))
 {
     /// <summary>The envelope of a position without a change: no origin, and nobody waits for it.</summary>
-    public static ChangeEnvelope Envelope { get; } = new(string.Empty, 0, new NoChange());
+    public static ChangeEnvelope Envelope { get; } = new(string.Empty, 0, new NoChange(), AcceptedAt: 0);
 }
 
-/// <summary>A change as it travels through the log: who appended it, so that node can answer its caller.</summary>
+/// <summary>A change as it travels through the log: who appended it, so that node can answer its caller, and when.</summary>
 /// <param name="Origin">The node id that appended it; that node owns the resulting lease.</param>
 /// <param name="RequestId">Unique per origin; 0 when nobody waits for the outcome.</param>
 /// <param name="Change">The command.</param>
-public sealed record ChangeEnvelope(string Origin, long RequestId, Change Change);
+/// <param name="AcceptedAt">When the origin accepted it, in Unix milliseconds by the origin's clock; 0 when unknown
+/// (entries written before the log carried times). Shown to people (the console's timeline); never used to order
+/// or expire anything, so clocks that disagree between nodes change nothing but what is displayed.</param>
+public sealed record ChangeEnvelope(string Origin, long RequestId, Change Change, long AcceptedAt);
 
 /// <summary>A change at its position in the log. The position is the change's revision.</summary>
 public readonly record struct LogRecord(long Position, ChangeEnvelope Envelope);

@@ -60,7 +60,7 @@ public sealed partial class RegistryNode
                         && !live.Contains(instance.Owner)
                         && SuccessorOf(instance.Owner, live) == NodeId)
                     {
-                        claims.Add(new ChangeEnvelope(NodeId, 0, new ClaimLeaseChange(new InstanceKey(ns.Name, service.Name, instance.Id), instance.Incarnation)));
+                        claims.Add(new ChangeEnvelope(NodeId, 0, new ClaimLeaseChange(new InstanceKey(ns.Name, service.Name, instance.Id), instance.Incarnation), AcceptedNow()));
                     }
                 }
             }

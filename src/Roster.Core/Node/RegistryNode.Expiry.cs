@@ -78,10 +78,11 @@ public sealed partial class RegistryNode
         }
 
         var changes = new ChangeEnvelope[expiring.Count];
+        var acceptedAt = AcceptedNow();
         for (var i = 0; i < expiring.Count; i++)
         {
             expiring[i].MarkExpiryRequested();
-            changes[i] = new ChangeEnvelope(NodeId, 0, new ExpireChange(expiring[i].Key, expiring[i].Incarnation));
+            changes[i] = new ChangeEnvelope(NodeId, 0, new ExpireChange(expiring[i].Key, expiring[i].Incarnation), acceptedAt);
         }
 
         try

@@ -241,11 +241,14 @@ public sealed partial class RegistryNode : IAsyncDisposable
         return answered ?? await AppendAndWaitAsync(change, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The wall-clock time a change appended now carries (Unix milliseconds), for people to read.</summary>
+    private long AcceptedNow() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
     /// <summary>Queues <paramref name="change"/> for the appender and waits for the applier's answer.</summary>
     private async Task<ApplyOutcome> AppendAndWaitAsync(Change change, CancellationToken cancellationToken)
     {
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        var pending = new PendingWrite(new ChangeEnvelope(NodeId, requestId, change), _time.GetTimestamp());
+        var pending = new PendingWrite(new ChangeEnvelope(NodeId, requestId, change, AcceptedNow()), _time.GetTimestamp());
         _waiters[requestId] = pending;
         try
         {
@@ -491,7 +494,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         // A request id and a place among the waiters, so the deadline sweep ends a claim whose append was
         // lost; either way the next renewal may claim again.
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        var claim = new PendingWrite(new ChangeEnvelope(NodeId, requestId, new ClaimLeaseChange(key, instance.Incarnation)), _time.GetTimestamp());
+        var claim = new PendingWrite(new ChangeEnvelope(NodeId, requestId, new ClaimLeaseChange(key, instance.Incarnation), AcceptedNow()), _time.GetTimestamp());
         _waiters[requestId] = claim;
         _ = claim.Task.ContinueWith(
             static (task, state) =>

@@ -10,7 +10,8 @@ namespace Roster.Core.Serialization;
 /// </summary>
 internal static class ChangeCodec
 {
-    private const byte FormatVersion = 1;
+    // 2 added the time the origin accepted the change; version 1 is still read (time unknown, 0).
+    private const byte FormatVersion = 2;
 
     private enum ChangeType : byte
     {
@@ -49,6 +50,7 @@ internal static class ChangeCodec
         }));
         e.WriteString(envelope.Origin);
         e.WriteVarInt64(envelope.RequestId);
+        e.WriteVarInt64(envelope.AcceptedAt);
         WriteKey(e, change.Key);
         switch (change)
         {
@@ -75,7 +77,7 @@ internal static class ChangeCodec
     {
         var d = new BinaryDecoder(input);
         var version = d.ReadByte();
-        if (version != FormatVersion)
+        if (version is < 1 or > FormatVersion)
         {
             throw new InvalidDataException($"Unknown change format version {version}.");
         }
@@ -83,6 +85,7 @@ internal static class ChangeCodec
         var type = (ChangeType)d.ReadByte();
         var origin = d.ReadString();
         var requestId = d.ReadVarInt64();
+        var acceptedAt = version >= 2 ? d.ReadVarInt64() : 0;
         var key = ReadKey(ref d);
         Change change = type switch
         {
@@ -93,7 +96,7 @@ internal static class ChangeCodec
             ChangeType.ClaimLease => new ClaimLeaseChange(key, d.ReadVarInt64()),
             _ => throw new InvalidDataException($"Unknown change type {(byte)type}."),
         };
-        return new ChangeEnvelope(origin, requestId, change);
+        return new ChangeEnvelope(origin, requestId, change, acceptedAt);
     }
 
     internal static void WriteKey(BinaryEncoder e, InstanceKey key)

@@ -9,8 +9,9 @@ namespace Roster.Core.Serialization;
 /// <summary>Binary form of a <see cref="Checkpoint"/>. Checksummed by the file that holds it.</summary>
 internal static class CheckpointCodec
 {
-    // 2 added each instance's lease owner; version 1 is still read (owners unknown).
-    private const byte FormatVersion = 2;
+    // 2 added each instance's lease owner, 3 the time of each change in the history; older versions are still read
+    // (owners and times unknown).
+    private const byte FormatVersion = 3;
 
     // Runs rarely but over the whole registry: optimize at once instead of starting from tier-0 code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -55,6 +56,7 @@ internal static class CheckpointCodec
             e.WriteUInt64(change.Digest);
             e.WriteByte((byte)change.Kind);
             e.WriteByte((byte)change.Reason);
+            e.WriteVarInt64(change.AcceptedAt);
             WriteInstance(e, change.Instance);
         }
     }
@@ -64,7 +66,7 @@ internal static class CheckpointCodec
     {
         var d = new BinaryDecoder(input);
         var version = d.ReadByte();
-        if (version is not (1 or FormatVersion))
+        if (version is < 1 or > FormatVersion)
         {
             throw new InvalidDataException($"Unknown checkpoint format version {version}.");
         }
@@ -118,7 +120,8 @@ internal static class CheckpointCodec
             var digest = d.ReadUInt64();
             var kind = (ChangeEventKind)d.ReadByte();
             var reason = (DeleteReason)d.ReadByte();
-            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d, version), reason));
+            var acceptedAt = version >= 3 ? d.ReadVarInt64() : 0;
+            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d, version), reason, acceptedAt));
         }
 
         return new Checkpoint(new RegistryState(revision, namespaces.ToImmutable(), instanceCount), history, coveredFrom);

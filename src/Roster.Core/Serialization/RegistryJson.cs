@@ -84,6 +84,11 @@ public static class RegistryJson
         writer.WriteString("service"u8, change.Service);
         writer.WriteNumber("sequence"u8, change.Sequence);
         writer.WriteString("digest"u8, InstanceDigest.Format(change.Digest));
+        if (change.AcceptedAt > 0)
+        {
+            writer.WriteString("time"u8, DateTimeOffset.FromUnixTimeMilliseconds(change.AcceptedAt));
+        }
+
         if (change.Kind == ChangeEventKind.Delete)
         {
             writer.WriteString("id"u8, change.Instance.Id);

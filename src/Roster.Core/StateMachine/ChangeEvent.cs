@@ -27,6 +27,8 @@ public enum DeleteReason : byte
 /// <param name="Kind">Upsert or delete.</param>
 /// <param name="Instance">The instance after an upsert, or as it was before a delete.</param>
 /// <param name="Reason">Why a delete happened.</param>
+/// <param name="AcceptedAt">When the node that appended the change accepted it, in Unix milliseconds; 0 when
+/// unknown. For people to read: revisions, not times, order changes.</param>
 public sealed record ChangeEvent(
     long Revision,
     string Namespace,
@@ -35,4 +37,5 @@ public sealed record ChangeEvent(
     ulong Digest,
     ChangeEventKind Kind,
     InstanceRecord Instance,
-    DeleteReason Reason);
+    DeleteReason Reason,
+    long AcceptedAt = 0);

@@ -14,15 +14,20 @@ internal sealed class RegistryStateMachine(RegistryState initial)
 
     public RegistryState State { get; private set; } = initial;
 
+    // The time of the entry being applied, for the events it makes; set by each Apply (the machine has one caller).
+    private long _acceptedAt;
+
     /// <summary>
     /// Applies the entry at <paramref name="position"/>, appended by node <paramref name="origin"/>. Positions at
     /// or below the current revision were applied before and are ignored, so a log replayed from an earlier
-    /// point converges.
+    /// point converges. <paramref name="acceptedAt"/> (Unix milliseconds, 0 when unknown) is passed on to the events
+    /// the entry makes.
     /// </summary>
-    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events, string origin = "")
+    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events, string origin = "", long acceptedAt = 0)
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentNullException.ThrowIfNull(events);
+        _acceptedAt = acceptedAt;
         if (position <= State.Revision)
         {
             return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);
@@ -194,7 +199,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             Instances = service.Instances.SetItem(key.Id, updated),
         };
         Publish(position, key.Namespace, next, existing is null ? 1 : 0);
-        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Upsert, updated, DeleteReason.None));
+        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Upsert, updated, DeleteReason.None, _acceptedAt));
     }
 
     private void Remove(
@@ -208,7 +213,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             Instances = service.Instances.Remove(key.Id),
         };
         Publish(position, key.Namespace, next, -1);
-        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Delete, existing, reason));
+        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Delete, existing, reason, _acceptedAt));
     }
 
     private void Publish(long position, string @namespace, ServiceState service, int instanceDelta)

@@ -146,7 +146,7 @@ public sealed class InProcessClusterTests(ITestOutputHelper output)
 
             // An entry from a newer (or broken) writer: a change this version does not know.
             await new StreamChangeLog(stream, ClusterNodes.IdOf("ff")).AppendAsync(
-                [new ChangeEnvelope(ClusterNodes.IdOf("ff"), 1, new UnknownChange(new InstanceKey("prod", "orders", "b")))], CancellationToken.None);
+                [new ChangeEnvelope(ClusterNodes.IdOf("ff"), 1, new UnknownChange(new InstanceKey("prod", "orders", "b")), AcceptedAt: 0)], CancellationToken.None);
 
             await Eventually.TrueAsync(() => nodes.All(n => n.Fault is not null), "every node that meets the entry fails");
             Assert.All(nodes, n => Assert.False(n.IsReady));

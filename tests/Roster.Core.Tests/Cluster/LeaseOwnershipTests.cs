@@ -55,7 +55,7 @@ public sealed class LeaseOwnershipTests : IAsyncLifetime
         Assert.Equal(0, await _first.ExpireDueLeasesAsync(CancellationToken.None));
 
         // Even an expiry the first node had already written (it raced the claim) no longer removes it.
-        await _first.Log.AppendAsync([new ChangeEnvelope(_first.NodeId, 0, new ExpireChange(Key, incarnation))], CancellationToken.None);
+        await _first.Log.AppendAsync([new ChangeEnvelope(_first.NodeId, 0, new ExpireChange(Key, incarnation), AcceptedAt: 0)], CancellationToken.None);
         var afterRace = await _first.Log.GetLastPositionAsync(CancellationToken.None);
         await Eventually.TrueAsync(() => _first.State.Revision >= afterRace && _second.State.Revision >= afterRace, "both nodes apply the late expiry");
         Assert.NotNull(_first.State.FindInstance(Key));

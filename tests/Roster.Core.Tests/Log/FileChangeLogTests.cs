@@ -12,7 +12,7 @@ public sealed class FileChangeLogTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static ChangeEnvelope Entry(int i) =>
-        new("node", i, new RegisterChange(new InstanceKey("ns", "svc", $"i{i}"), Registrations.Ephemeral(port: 1 + (i % 60000)), 0));
+        new("node", i, new RegisterChange(new InstanceKey("ns", "svc", $"i{i}"), Registrations.Ephemeral(port: 1 + (i % 60000)), 0), AcceptedAt: 1_764_700_000_123 + i);
 
     [Fact]
     public async Task Append_ConcurrentCallers_GetDistinctIncreasingPositions()

@@ -47,23 +47,24 @@ public sealed class CheckpointFormatTests
         Assert.Equal(9, checkpoint.State.Revision);
         Assert.Equal((7L, 9L, 8080, string.Empty), (loaded.Incarnation, loaded.Revision, loaded.Registration.Port, loaded.Owner));
         Assert.Equal(instance.Hash, checkpoint.State.FindService("prod", "orders")!.Digest);
-        Assert.Equal(9, Assert.Single(checkpoint.History).Revision);
+        Assert.Equal((9L, 0L), (Assert.Single(checkpoint.History).Revision, checkpoint.History[0].AcceptedAt));
     }
 
     [Fact]
-    public void TheCurrentFormat_KeepsEachInstancesOwner()
+    public void TheCurrentFormat_KeepsEachInstancesOwner_AndTheTimeOfEachChange()
     {
         var instance = new InstanceRecord("a1", Registrations.Ephemeral(), OperatorState.None, 3, 3, owner: "0000000000000000000000000000000b");
         var state = RegistryState.Empty with { Revision = 3 };
         var machine = new RegistryStateMachine(state);
         var events = new List<ChangeEvent>();
-        machine.Apply(4, new Roster.Core.Log.RegisterChange(new InstanceKey("prod", "orders", "a1"), instance.Registration, 0), events, instance.Owner);
+        machine.Apply(4, new Roster.Core.Log.RegisterChange(new InstanceKey("prod", "orders", "a1"), instance.Registration, 0), events, instance.Owner, acceptedAt: 1_764_770_404_321);
         var buffer = new ArrayBufferWriter<byte>();
         CheckpointCodec.Write(buffer, new Checkpoint(machine.State, events, 3));
 
         var read = CheckpointCodec.Read(buffer.WrittenSpan);
 
         Assert.Equal(instance.Owner, read.State.FindInstance(new InstanceKey("prod", "orders", "a1"))!.Owner);
+        Assert.Equal(1_764_770_404_321, Assert.Single(read.History).AcceptedAt);
     }
 
     private static void WriteFormat1Instance(BinaryEncoder e, InstanceRecord instance)

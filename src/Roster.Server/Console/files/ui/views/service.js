@@ -118,14 +118,14 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     else if (timelineChanged) {
       timelineChanged = false;
       events.replaceChildren(...timeline.map(e => h('li', { 'data-revision': e.revision },
-        h('span', { class: 'mono' }, e.revision), ' ', e.time ? h('time', null, e.time.toLocaleTimeString()) : h('span', { class: 'muted' }, 'earlier'), ' ', e.text)));
+        h('span', { class: 'mono' }, e.revision), ' ', e.time ? h('time', { datetime: e.time.toISOString(), title: e.time.toLocaleString() }, e.time.toLocaleTimeString()) : h('span', { class: 'muted' }, 'earlier'), ' ', e.text)));
     }
   };
 
   // Redrawn only when an entry came.
   let timelineChanged = true;
-  const record = (revisionOfChange, text) => {
-    timeline.unshift({ revision: revisionOfChange, time: new Date(), text });
+  const record = (revisionOfChange, text, time) => {
+    timeline.unshift({ revision: revisionOfChange, time: time ? new Date(time) : new Date(), text });
     if (timeline.length > timelineLength) timeline.length = timelineLength;
     timelineChanged = true;
   };
@@ -143,10 +143,10 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       const before = instances.get(data.instance.id);
       if (!before) idsChanged = true;
       instances.set(data.instance.id, data.instance);
-      record(data.revision, describeUpsert(before, data.instance));
+      record(data.revision, describeUpsert(before, data.instance), data.time);
     } else if (event === 'delete') {
       if (instances.delete(data.id)) idsChanged = true;
-      record(data.revision, `${data.id} ${data.reason}`);
+      record(data.revision, `${data.id} ${data.reason}`, data.time);
     }
     revision = data.revision;
     schedule();
@@ -168,17 +168,18 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
   };
 
   // The service's changes from before the page opened (up to 5,000 revisions back, as far as the node's history
-  // reaches), put under the live ones; their times are not known, only their order.
+  // reaches), put under the live ones, each with the time the node accepted it (unknown, shown as "earlier", for
+  // changes a node wrote before its log carried times).
   const loadHistory = async through => {
     const earlier = await history({ namespace, services: [name], after: Math.max(0, through - 5000), through, signal });
     const known = new Map();
     const entries = [];
     for (const { event, data } of earlier) {
       if (event === 'upsert') {
-        entries.push({ revision: data.revision, time: null, text: describeUpsert(known.get(data.instance.id), data.instance) });
+        entries.push({ revision: data.revision, time: timeOf(data), text: describeUpsert(known.get(data.instance.id), data.instance) });
         known.set(data.instance.id, data.instance);
       } else if (event === 'delete') {
-        entries.push({ revision: data.revision, time: null, text: `${data.id} ${data.reason}` });
+        entries.push({ revision: data.revision, time: timeOf(data), text: `${data.id} ${data.reason}` });
         known.delete(data.id);
       }
     }
@@ -222,6 +223,8 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
     }
   })();
 }
+
+const timeOf = change => (change.time ? new Date(change.time) : null);
 
 function describeUpsert(before, after) {
   if (!before) return `${after.id} registered at ${after.address}:${after.port}`;
