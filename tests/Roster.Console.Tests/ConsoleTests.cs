@@ -79,6 +79,26 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task The_service_list_follows_the_namespace_and_shows_a_change_within_a_second()
+    {
+        await using var server = await RosterTestServer.StartAsync(inMemory: true);
+        await RegisterAsync(server, "prod", "orders", "x");
+        var page = await browser.OpenAsync(server.Address);
+        await page.GotoAsync("/#/ns/prod");
+        await Assertions.Expect(page.Locator("#services tbody tr")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#connection")).ToHaveAttributeAsync("data-state", "live");
+
+        await RegisterAsync(server, "prod", "billing", "b1");
+        await Assertions.Expect(page.Locator("#services tr[data-service='billing'] [data-field=up]"))
+            .ToHaveTextAsync("1", new() { Timeout = (float)LiveWithin.TotalMilliseconds });
+
+        await PatchAsync(server, "prod", "orders", "x", new { drained = true });
+        var orders = page.Locator("#services tr[data-service='orders']");
+        await Assertions.Expect(orders.Locator("[data-field=drained]")).ToHaveTextAsync("1", new() { Timeout = (float)LiveWithin.TotalMilliseconds });
+        await Assertions.Expect(orders.Locator("[data-field=up]")).ToHaveTextAsync("0");
+    }
+
+    [Fact]
     public async Task An_open_service_view_shows_registrations_drains_and_deregistrations_made_through_the_api_within_a_second()
     {
         await using var server = await RosterTestServer.StartAsync(inMemory: true);

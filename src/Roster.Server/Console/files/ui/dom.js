@@ -58,9 +58,11 @@ export function setRowsProgressively(body, count, rowAt, chunk = 100) {
 /**
  * Puts rows in place of the body's current ones when only some rows changed at the same positions (a changed row is a
  * new element, not yet in the page): the browser then restyles those rows alone. False, with the body possibly half
- * swapped, when rows came, went or moved; the caller then lays them all down.
+ * swapped, when rows came, went or moved; the caller then lays them all down. Either way an unfinished
+ * setRowsProgressively on the body is cancelled: these rows are the ones wanted now.
  */
 export function swapRowsInPlace(body, rows) {
+  body.rowsJob = (body.rowsJob ?? 0) + 1;
   const current = body.children;
   if (current.length !== rows.length) return false;
   for (let i = 0; i < rows.length; i++) {

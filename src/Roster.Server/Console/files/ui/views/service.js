@@ -1,11 +1,12 @@
 import { get, follow, history, path } from '../api.js';
-import { h, replace, swapRowsInPlace } from '../dom.js';
+import { h, replace, setRowsProgressively, swapRowsInPlace } from '../dom.js';
 import { actionPanel } from './actions.js';
 import { stateOf } from '../states.js';
 
 const timelineLength = 200;
 const windowSize = 200;
 const renderEveryMs = 250;
+const rowsPerFrame = 20;
 
 /**
  * One service: every instance with its state, filters by state, zone, version and metadata key=value, actions, and
@@ -111,8 +112,9 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
       return cached.row;
     });
     for (const id of rowCache.keys()) if (!instances.has(id)) rowCache.delete(id);
-    // When instances came, went or the filters changed, the rows are laid down again.
-    if (!swapRowsInPlace(rows, wanted)) rows.replaceChildren(...wanted);
+    // When instances came, went or the filters changed, the rows are laid down again, a screenful in this frame and
+    // the rest in the next ones (laying out 200 rows at once blocks the page for a quarter of a second).
+    if (!swapRowsInPlace(rows, wanted)) setRowsProgressively(rows, wanted.length, i => wanted[i], rowsPerFrame);
 
     if (timeline.length === 0) events.replaceChildren(h('li', { class: 'muted' }, 'No change yet.'));
     else if (timelineChanged) {
@@ -201,12 +203,19 @@ export function service(view, { namespace, service: name, signal, setCrumbs, set
   (async () => {
     try {
       const snapshot = await get(`/namespaces/${path(namespace)}/services/${path(name)}`, signal);
+      performance.mark('roster:snapshot-parsed');
       for (const instance of snapshot.instances) instances.set(instance.id, instance);
       revision = snapshot.revision;
       render();
-      refreshSubscribers();
-      setTimeout(refreshLeases, 0);
-      loadHistory(snapshot.revision);
+      performance.mark('roster:first-render');
+      // The rows are painted first; what only adds detail is asked for after that frame, so reading thousands of
+      // earlier changes never delays the list.
+      requestAnimationFrame(() => setTimeout(() => {
+        if (signal.aborted) return;
+        refreshSubscribers();
+        refreshLeases();
+        loadHistory(snapshot.revision);
+      }, 0));
       const subscribersTimer = setInterval(refreshSubscribers, 5000);
       const leasesTimer = setInterval(refreshLeases, 2000);
       signal.addEventListener('abort', () => { clearInterval(subscribersTimer); clearInterval(leasesTimer); }, { once: true });

@@ -1,11 +1,13 @@
-import { get, path } from '../api.js';
+import { get, follow, path } from '../api.js';
 import { h, replace, setRowsProgressively, swapRowsInPlace } from '../dom.js';
 
 /**
  * The services of a namespace, sorted by name, with counts by state, sequence, digest and watchers on this node;
- * a text filter. Refreshes every 2 s, and re-renders only when the registry's revision moved or the filter changed.
+ * a text filter. It follows the namespace's watch stream and reads the list again when a change arrives (at most
+ * twice a second however busy the namespace), so a change shows within a second and an idle namespace costs
+ * nothing; watcher counts, which change without a registry change, are read again every 10 s.
  */
-export function services(view, { namespace, signal, setCrumbs, fail }) {
+export function services(view, { namespace, signal, setCrumbs, setConnection, fail }) {
   setCrumbs([{ text: namespace }]);
   const filter = h('input', { type: 'search', id: 'service-filter', placeholder: 'Filter services', 'aria-label': 'Filter services' });
   const count = h('span', { class: 'muted', id: 'service-count' });
@@ -59,20 +61,53 @@ export function services(view, { namespace, signal, setCrumbs, fail }) {
     filterTimer = setTimeout(() => requestAnimationFrame(render), 100);
   });
 
+  let shownWatchers = '';
   const refresh = async () => {
+    const answer = await get(`/namespaces/${path(namespace)}/services`, signal);
+    list = [...answer.services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const watchers = list.map(s => s.watchers).join();
+    if (answer.revision !== shownRevision || watchers !== shownWatchers) {
+      shownRevision = answer.revision;
+      shownWatchers = watchers;
+      view.dataset.revision = answer.revision;
+      render();
+    }
+    return answer.revision;
+  };
+
+  // One read at a time; a change that arrives during a read asks for one more after it, no sooner than half a
+  // second after the last one began.
+  let reading = null;
+  let again = false;
+  let lastRead = 0;
+  const refreshSoon = () => {
+    if (reading) { again = true; return; }
+    reading = new Promise(resolve => setTimeout(resolve, Math.max(0, lastRead + 500 - performance.now())))
+      .then(() => { lastRead = performance.now(); return signal.aborted ? null : refresh(); })
+      .catch(error => { if (!signal.aborted) fail(error); })
+      .finally(() => {
+        reading = null;
+        if (again && !signal.aborted) { again = false; refreshSoon(); }
+      });
+  };
+
+  (async () => {
     try {
-      const answer = await get(`/namespaces/${path(namespace)}/services`, signal);
-      list = [...answer.services].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      if (answer.revision !== shownRevision) {
-        shownRevision = answer.revision;
-        view.dataset.revision = answer.revision;
-        render();
-      }
+      lastRead = performance.now();
+      const revision = await refresh();
+      const timer = setInterval(refreshSoon, 10_000);
+      signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+      await follow({
+        namespace, since: revision, signal,
+        onFrame: refreshSoon,
+        onState: (state, error) => {
+          setConnection(state);
+          if (state === 'live') refreshSoon();
+          if (state === 'refused') fail(error);
+        },
+      });
     } catch (error) {
       if (!signal.aborted) fail(error);
     }
-  };
-  refresh();
-  const timer = setInterval(refresh, 2000);
-  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  })();
 }
