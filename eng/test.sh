@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. This is the README's test command and what CI runs on a fresh machine.
 # It installs what the tests need first: RabbitMQ (Debian's rabbitmq-server, for the cluster tests, which start
-# their own brokers as plain processes; the package's own service is not started) and Chromium (Debian's, driven by
-# Microsoft.Playwright in the web console's tests).
+# their own brokers as plain processes; the package's own service is not started), chromium and Firefox ESR
+# (Debian's, driven by Microsoft.Playwright in the web console's tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
 ./eng/install-rabbitmq.sh
-./eng/install-chromium.sh
+./eng/install-browsers.sh
 
 dotnet build Roster.slnx -c Release
 

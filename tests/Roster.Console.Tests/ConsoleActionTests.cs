@@ -5,8 +5,14 @@ using Roster.Client;
 
 namespace Roster.Console.Tests;
 
+/// <summary>The console's actions in Debian's chromium.</summary>
+public sealed class ConsoleActionTestsInChromium(ChromiumFixture browser) : ConsoleActionTests(browser), IClassFixture<ChromiumFixture>;
+
+/// <summary>The console's actions in Debian's Firefox ESR.</summary>
+public sealed class ConsoleActionTestsInFirefox(FirefoxFixture browser) : ConsoleActionTests(browser), IClassFixture<FirefoxFixture>;
+
 /// <summary>The console's actions, impact preview, token prompt, subscribers and cross-site protection, in a real browser.</summary>
-public sealed class ConsoleActionTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+public abstract class ConsoleActionTests(BrowserFixture browser)
 {
     [Fact]
     public async Task A_drain_clicked_in_the_console_changes_the_apis_answer_and_a_consumers_list()

@@ -3,10 +3,17 @@ using Microsoft.Playwright;
 
 namespace Roster.Console.Tests;
 
+/// <summary>The console's pages in Debian's chromium.</summary>
+public sealed class ConsoleTestsInChromium(ChromiumFixture browser) : ConsoleTests(browser), IClassFixture<ChromiumFixture>;
+
+/// <summary>The console's pages in Debian's Firefox ESR.</summary>
+public sealed class ConsoleTestsInFirefox(FirefoxFixture browser) : ConsoleTests(browser), IClassFixture<FirefoxFixture>;
+
 /// <summary>
-/// The web console against a real node: what it shows is what the API says, and it follows changes live.
+/// The web console against a real node: what it shows is what the API says, and it follows changes live. Run in each
+/// browser by the classes above.
 /// </summary>
-public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+public abstract class ConsoleTests(BrowserFixture browser)
 {
     private static readonly TimeSpan LiveWithin = TimeSpan.FromSeconds(1);
 
@@ -194,8 +201,10 @@ public sealed class ConsoleTests(BrowserFixture browser) : IClassFixture<Browser
         await PatchAsync(server, "prod", "orders", "orders-2", new { drained = true });
         await PatchAsync(server, "prod", "orders", "orders-3", new { weight = 10 });
 
-        // Screenshots for docs/console.md when asked for (ROSTER_CONSOLE_SCREENSHOTS=docs/console), else to a scratch folder.
-        var folder = Environment.GetEnvironmentVariable("ROSTER_CONSOLE_SCREENSHOTS") ?? Directory.CreateTempSubdirectory("roster-console-").FullName;
+        // Screenshots for docs/console.md when asked for (ROSTER_CONSOLE_SCREENSHOTS=docs/console; chromium's), else to a
+        // scratch folder.
+        var folder = (browser.Name == "chromium" ? Environment.GetEnvironmentVariable("ROSTER_CONSOLE_SCREENSHOTS") : null)
+            ?? Directory.CreateTempSubdirectory($"roster-console-{browser.Name}-").FullName;
         foreach (var phone in (bool[])[false, true])
         {
             var page = await browser.OpenAsync(server.Address, phone);
