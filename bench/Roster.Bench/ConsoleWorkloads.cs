@@ -55,6 +55,7 @@ internal static class ConsoleWorkloads
             // Changes at a steady pace: each re-registers an instance on another port (a new incarnation, an upsert event).
             await page.WaitForFunctionAsync("() => document.getElementById('connection')?.dataset.state === 'live'");
             var sent = 0;
+            var churnStarted = await page.EvaluateAsync<double>("() => performance.now()");
             var pace = Stopwatch.StartNew();
             var total = changesPerSecond * seconds;
             var inFlight = new List<Task>();
@@ -78,7 +79,8 @@ internal static class ConsoleWorkloads
             var caughtUp = writesEnded.Elapsed;
             var churn = await page.EvaluateAsync<LongTask[]>("() => window.longTasks.splice(0)");
             Console.WriteLine($"  {sent:N0} changes over {pace.Elapsed.TotalSeconds:N1} s ({sent / pace.Elapsed.TotalSeconds:N0}/s): the page had the registry's last revision "
-                + $"{caughtUp.TotalMilliseconds:N0} ms after the writes ended; long tasks: {churn.Length}, longest {(churn.Length == 0 ? 0 : churn.Max(t => t.Duration)):N0} ms");
+                + $"{caughtUp.TotalMilliseconds:N0} ms after the writes ended; long tasks: {churn.Length}, longest {(churn.Length == 0 ? 0 : churn.Max(t => t.Duration)):N0} ms "
+                + $"({string.Join(", ", churn.Select(t => $"{t.Duration:N0} ms at {(t.Start - churnStarted) / 1000:N1} s"))})");
         }
 
         if (Directory.Exists(directory))

@@ -57,18 +57,29 @@ export function setRowsProgressively(body, count, rowAt, chunk = 100) {
 
 /**
  * Puts rows in place of the body's current ones when only some rows changed at the same positions (a changed row is a
- * new element, not yet in the page): the browser then restyles those rows alone. False, with the body possibly half
- * swapped, when rows came, went or moved; the caller then lays them all down. Either way an unfinished
- * setRowsProgressively on the body is cancelled: these rows are the ones wanted now.
+ * new element, not yet in the page): the browser then restyles those rows alone, at most `perFrame` of them per frame
+ * (the rest in the next frames). False, with the body untouched, when rows came, went or moved; the caller then lays
+ * them all down. Either way an unfinished setRowsProgressively or swap on the body is cancelled: these rows are the
+ * ones wanted now.
  */
-export function swapRowsInPlace(body, rows) {
+export function swapRowsInPlace(body, rows, perFrame = Infinity) {
   body.rowsJob = (body.rowsJob ?? 0) + 1;
+  const job = body.rowsJob;
   const current = body.children;
   if (current.length !== rows.length) return false;
   for (let i = 0; i < rows.length; i++) {
-    if (current[i] === rows[i]) continue;
-    if (rows[i].isConnected) return false;
-    current[i].replaceWith(rows[i]);
+    if (current[i] !== rows[i] && rows[i].isConnected) return false;
   }
+  let next = 0;
+  const step = () => {
+    if (body.rowsJob !== job) return;
+    for (let swapped = 0; next < rows.length && swapped < perFrame; next++) {
+      if (current[next] === rows[next]) continue;
+      current[next].replaceWith(rows[next]);
+      swapped++;
+    }
+    if (next < rows.length) requestAnimationFrame(step);
+  };
+  step();
   return true;
 }
