@@ -100,6 +100,7 @@ public static class RosterServer
         var app = builder.Build();
         _ = app.Services.GetRequiredService<ServerTelemetry>(); // its instruments exist from the start
         _ = app.Services.GetRequiredService<MetricsExporter>(); // listening from the start
+        app.Services.GetRequiredService<TokenAuthorizer>().WarnWhenOpen();
         if (rateLimit.PermitsPerSecond > 0)
         {
             app.UseRateLimiter();

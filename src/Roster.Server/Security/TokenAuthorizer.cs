@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Options;
 using Roster.Server.Api;
 
@@ -7,16 +9,48 @@ namespace Roster.Server.Security;
 /// Checks <c>Authorization: Bearer ...</c> against the configured tokens: 401 (with
 /// <c>WWW-Authenticate: Bearer</c>) when missing or unknown, 403 when the token has no right for that
 /// namespace or for writing. Handlers authenticate before they read a body, so a caller without a token
-/// costs the node nothing.
+/// costs the node nothing. A presented token is compared in constant time: its SHA-256 against every configured
+/// token's, with <see cref="CryptographicOperations.FixedTimeEquals"/> and no early exit, so how long the answer takes
+/// says nothing about how much of a token an attacker guessed right.
 /// </summary>
-internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
+internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILogger<TokenAuthorizer> logger)
 {
-    // Duplicates were refused at start (AuthOptionsValidator), so this cannot throw with a token in its message.
-    private readonly Dictionary<string, AccessToken> _tokens =
+    // Duplicates were refused at start (AuthOptionsValidator). Only the hashes are kept.
+    private readonly (byte[] Hash, AccessToken Token)[] _tokens =
         options.Value.Tokens.Select(t => (Secret: t.ReadSecret(), Token: t)).Where(t => t.Secret.Length > 0)
-            .ToDictionary(t => t.Secret, t => t.Token, StringComparer.Ordinal);
+            .Select(t => (SHA256.HashData(Encoding.UTF8.GetBytes(t.Secret)), t.Token)).ToArray();
 
-    public bool Enabled => _tokens.Count > 0;
+    public bool Enabled => _tokens.Length > 0;
+
+    /// <summary>Says at start, once, that anyone who reaches the node may change the registry when no token is configured.</summary>
+    public void WarnWhenOpen()
+    {
+        if (!Enabled)
+        {
+            LogOpenApi(logger);
+        }
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning,
+        Message = "No token is configured (Roster:Auth:Tokens): the API is open, and anyone who can reach this node can change the registry. Serve it on a private network or configure tokens.")]
+    private static partial void LogOpenApi(ILogger logger);
+
+    /// <summary>The configured token whose secret is <paramref name="presented"/>, compared in constant time.</summary>
+    private AccessToken? Find(string presented)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
+        AccessToken? found = null;
+        foreach (var (known, token) in _tokens)
+        {
+            if (CryptographicOperations.FixedTimeEquals(hash, known))
+            {
+                found = token;
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>
     /// For listings: which namespaces the caller may read (null means all), or a problem when the caller
@@ -48,7 +82,7 @@ internal sealed class TokenAuthorizer(IOptions<AuthOptions> options)
             return (null, Unauthorized("A bearer token is required (Authorization: Bearer <token>).", "Bearer"));
         }
 
-        return _tokens.TryGetValue(value["Bearer ".Length..].Trim(), out var token)
+        return Find(value["Bearer ".Length..].Trim()) is { } token
             ? (token, null)
             : (null, Unauthorized("The bearer token is not known to this registry.", "Bearer error=\"invalid_token\""));
     }

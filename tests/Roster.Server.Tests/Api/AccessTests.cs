@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 
 namespace Roster.Server.Tests.Api;
 
@@ -92,5 +93,51 @@ public sealed class StartupTests
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
             () => RosterTestServer.StartAsync(true, "--Roster:Node:SelfPreservationThreshold=2"));
         Assert.Contains("SelfPreservationThreshold", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A node started without tokens says at start that its API is open; one with tokens does not.</summary>
+public sealed class OpenApiWarningTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ANodeWithoutTokens_WarnsAtStart_ThatItsApiIsOpen(bool withTokens)
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message)>();
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Roster:Storage:InMemory=true",
+            .. withTokens ? (string[])["--Roster:Auth:Tokens:0:Token=t0", "--Roster:Auth:Tokens:0:Namespaces:0=*"] : [],
+        ];
+        await using var app = RosterServer.Build(args, builder =>
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(new CapturingLoggerProvider(lines));
+        });
+
+        var warnings = lines.Where(l => l.Level == LogLevel.Warning && l.Message.Contains("the API is open", StringComparison.Ordinal)).ToList();
+        Assert.Equal(withTokens ? 0 : 1, warnings.Count);
+    }
+
+    private sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<(LogLevel, string)> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<(LogLevel, string)> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue((logLevel, formatter(state, exception)));
+        }
     }
 }
