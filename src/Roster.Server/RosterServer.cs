@@ -146,6 +146,7 @@ public static class RosterServer
         ServiceEndpoints.Map(api);
         LeaseEndpoints.Map(api);
         WatchEndpoints.Map(api);
+        AuditEndpoints.Map(api);
         StatusEndpoints.Map(app);
         ClusterEndpoints.Map(app);
         Roster.Server.Console.WebConsole.Map(app);

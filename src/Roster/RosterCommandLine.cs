@@ -28,6 +28,7 @@ internal static class RosterCommandLine
             WatchCommand.Create(output),
             RegisterCommand.Create(output),
             DeregisterCommand.Create(output),
+            AuditCommand.Create(output),
         };
         foreach (var command in DrainCommand.Create(output))
         {

@@ -50,9 +50,11 @@ public sealed record NoChange() : Change(default(InstanceKey))
 /// <param name="RequestId">Unique per origin; 0 when nobody waits for the outcome.</param>
 /// <param name="Change">The command.</param>
 /// <param name="AcceptedAt">When the origin accepted it, in Unix milliseconds by the origin's clock; 0 when unknown
-/// (entries written before the log carried times). Shown to people (the console's timeline); never used to order
-/// or expire anything, so clocks that disagree between nodes change nothing but what is displayed.</param>
-public sealed record ChangeEnvelope(string Origin, long RequestId, Change Change, long AcceptedAt);
+/// (entries written before the log carried times). Shown to people (the console's timeline, the audit); never used
+/// to order or expire anything, so clocks that disagree between nodes change nothing but what is displayed.</param>
+/// <param name="Author">Who asked for it, for the audit; null for changes the node makes itself (expiries, lease
+/// claims) and for entries written before the log carried authors.</param>
+public sealed record ChangeEnvelope(string Origin, long RequestId, Change Change, long AcceptedAt, WriteAuthor? Author = null);
 
 /// <summary>A change at its position in the log. The position is the change's revision.</summary>
 public readonly record struct LogRecord(long Position, ChangeEnvelope Envelope);

@@ -161,7 +161,7 @@ public sealed partial class NodeStorage : IAsyncDisposable
             foreach (var record in batch)
             {
                 events.Clear();
-                machine.Apply(record.Position, record.Envelope.Change, events, record.Envelope.Origin, record.Envelope.AcceptedAt);
+                machine.Apply(record.Position, record.Envelope.Change, events, record.Envelope.Origin, record.Envelope.AcceptedAt, record.Envelope.Author);
             }
         }
 

@@ -29,7 +29,7 @@ public sealed partial class RegistryNode
                 foreach (var record in batch)
                 {
                     var envelope = record.Envelope;
-                    var outcome = _machine.Apply(record.Position, envelope.Change, events, envelope.Origin, envelope.AcceptedAt);
+                    var outcome = _machine.Apply(record.Position, envelope.Change, events, envelope.Origin, envelope.AcceptedAt, envelope.Author);
                     UpdateLeases(envelope, outcome);
                     if (envelope.Origin == NodeId && envelope.RequestId != 0 && _waiters.TryRemove(envelope.RequestId, out var waiter))
                     {

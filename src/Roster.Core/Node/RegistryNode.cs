@@ -13,7 +13,7 @@ namespace Roster.Core.Node;
 /// One registry node: accepts changes, appends them to the change log, applies the log in order with a
 /// single applier, and publishes the result to readers and watchers.
 /// <para>
-/// Write path: <see cref="SubmitAsync"/> queues the change for the appender loop, which appends what
+/// Write path: <see cref="SubmitAsync(Change, WriteAuthor?, CancellationToken)"/> queues the change for the appender loop, which appends what
 /// is queued as one batch; the caller waits until the applier has applied it, so it reads its own write. The outcome (created, stale incarnation, ...) is decided at
 /// apply time, which is what keeps every node that applies the same log in agreement.
 /// </para>
@@ -188,7 +188,13 @@ public sealed partial class RegistryNode : IAsyncDisposable
     /// <see cref="NodeNotReadyException"/> before the node has caught up, and with
     /// <see cref="TimeoutException"/> when the write is not applied within <see cref="RegistryNodeOptions.WriteTimeout"/>.
     /// </summary>
-    public Task<ApplyOutcome> SubmitAsync(Change change, CancellationToken cancellationToken)
+    public Task<ApplyOutcome> SubmitAsync(Change change, CancellationToken cancellationToken) => SubmitAsync(change, author: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="SubmitAsync(Change, CancellationToken)"/> for a caller the audit names: <paramref name="author"/>
+    /// goes into the log with the change.
+    /// </summary>
+    public Task<ApplyOutcome> SubmitAsync(Change change, WriteAuthor? author, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(change);
         if (!IsReady)
@@ -203,7 +209,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var answered = AnswerWithoutLog(change);
             if (answered is null)
             {
-                return AppendAndWaitAsync(change, cancellationToken);
+                return AppendAndWaitAsync(change, author, cancellationToken);
             }
 
             if (answered is not { Status: OutcomeStatus.NotFound or OutcomeStatus.StaleIncarnation })
@@ -212,7 +218,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             }
         }
 
-        return CatchUpThenSubmitAsync(change, cancellationToken);
+        return CatchUpThenSubmitAsync(change, author, cancellationToken);
     }
 
     /// <summary>
@@ -220,7 +226,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     /// log holds changes it has not applied yet (in a cluster, the instance may have just been registered at
     /// another node), catch up, then decide.
     /// </summary>
-    private async Task<ApplyOutcome> CatchUpThenSubmitAsync(Change change, CancellationToken cancellationToken)
+    private async Task<ApplyOutcome> CatchUpThenSubmitAsync(Change change, WriteAuthor? author, CancellationToken cancellationToken)
     {
         var expected = ExpectedIncarnationOf(change);
         if (expected > State.Revision)
@@ -238,17 +244,17 @@ public sealed partial class RegistryNode : IAsyncDisposable
             }
         }
 
-        return answered ?? await AppendAndWaitAsync(change, cancellationToken).ConfigureAwait(false);
+        return answered ?? await AppendAndWaitAsync(change, author, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The wall-clock time a change appended now carries (Unix milliseconds), for people to read.</summary>
     private long AcceptedNow() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Queues <paramref name="change"/> for the appender and waits for the applier's answer.</summary>
-    private async Task<ApplyOutcome> AppendAndWaitAsync(Change change, CancellationToken cancellationToken)
+    private async Task<ApplyOutcome> AppendAndWaitAsync(Change change, WriteAuthor? author, CancellationToken cancellationToken)
     {
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        var pending = new PendingWrite(new ChangeEnvelope(NodeId, requestId, change, AcceptedNow()), _time.GetTimestamp());
+        var pending = new PendingWrite(new ChangeEnvelope(NodeId, requestId, change, AcceptedNow(), author), _time.GetTimestamp());
         _waiters[requestId] = pending;
         try
         {

@@ -10,8 +10,9 @@ namespace Roster.Core.Serialization;
 /// </summary>
 internal static class ChangeCodec
 {
-    // 2 added the time the origin accepted the change; version 1 is still read (time unknown, 0).
-    private const byte FormatVersion = 2;
+    // 2 added the time the origin accepted the change, 3 who asked for it; older versions are still read (time
+    // unknown, 0; author unknown, null).
+    private const byte FormatVersion = 3;
 
     private enum ChangeType : byte
     {
@@ -51,6 +52,7 @@ internal static class ChangeCodec
         e.WriteString(envelope.Origin);
         e.WriteVarInt64(envelope.RequestId);
         e.WriteVarInt64(envelope.AcceptedAt);
+        WriteAuthor(e, envelope.Author);
         WriteKey(e, change.Key);
         switch (change)
         {
@@ -86,6 +88,7 @@ internal static class ChangeCodec
         var origin = d.ReadString();
         var requestId = d.ReadVarInt64();
         var acceptedAt = version >= 2 ? d.ReadVarInt64() : 0;
+        var author = version >= 3 ? ReadAuthor(ref d) : null;
         var key = ReadKey(ref d);
         Change change = type switch
         {
@@ -96,7 +99,22 @@ internal static class ChangeCodec
             ChangeType.ClaimLease => new ClaimLeaseChange(key, d.ReadVarInt64()),
             _ => throw new InvalidDataException($"Unknown change type {(byte)type}."),
         };
-        return new ChangeEnvelope(origin, requestId, change, acceptedAt);
+        return new ChangeEnvelope(origin, requestId, change, acceptedAt, author);
+    }
+
+    /// <summary>An author, or null when both of its parts are empty (a change the node made itself). Principals are few
+    /// and repeat, so each is shared.</summary>
+    internal static WriteAuthor? ReadAuthor(ref BinaryDecoder d)
+    {
+        var principal = d.ReadString();
+        var client = d.ReadString();
+        return principal.Length == 0 && client.Length == 0 ? null : new WriteAuthor(Validation.StringPool.Shared.Intern(principal), client);
+    }
+
+    internal static void WriteAuthor(BinaryEncoder e, WriteAuthor? author)
+    {
+        e.WriteString(author?.Principal ?? string.Empty);
+        e.WriteString(author?.ClientAddress ?? string.Empty);
     }
 
     internal static void WriteKey(BinaryEncoder e, InstanceKey key)

@@ -9,9 +9,9 @@ namespace Roster.Core.Serialization;
 /// <summary>Binary form of a <see cref="Checkpoint"/>. Checksummed by the file that holds it.</summary>
 internal static class CheckpointCodec
 {
-    // 2 added each instance's lease owner, 3 the time of each change in the history; older versions are still read
-    // (owners and times unknown).
-    private const byte FormatVersion = 3;
+    // 2 added each instance's lease owner, 3 the time of each change in the history, 4 each change's source (node,
+    // command, author); older versions are still read (owners, times and sources unknown).
+    private const byte FormatVersion = 4;
 
     // Runs rarely but over the whole registry: optimize at once instead of starting from tier-0 code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -57,6 +57,7 @@ internal static class CheckpointCodec
             e.WriteByte((byte)change.Kind);
             e.WriteByte((byte)change.Reason);
             e.WriteVarInt64(change.AcceptedAt);
+            WriteSource(e, change.Source);
             WriteInstance(e, change.Instance);
         }
     }
@@ -121,10 +122,29 @@ internal static class CheckpointCodec
             var kind = (ChangeEventKind)d.ReadByte();
             var reason = (DeleteReason)d.ReadByte();
             var acceptedAt = version >= 3 ? d.ReadVarInt64() : 0;
-            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d, version), reason, acceptedAt));
+            var source = version >= 4 ? ReadSource(ref d) : null;
+            history.Add(new ChangeEvent(changeRevision, ns, service, sequence, digest, kind, ReadInstance(ref d, version), reason, acceptedAt, source));
         }
 
         return new Checkpoint(new RegistryState(revision, namespaces.ToImmutable(), instanceCount), history, coveredFrom);
+    }
+
+    private static void WriteSource(BinaryEncoder e, ChangeSource? source)
+    {
+        e.WriteByte((byte)(source?.Cause ?? 0));
+        if (source is not null)
+        {
+            e.WriteString(source.Node);
+            ChangeCodec.WriteAuthor(e, source.Author);
+        }
+    }
+
+    private static ChangeSource? ReadSource(ref BinaryDecoder d)
+    {
+        var cause = (ChangeCause)d.ReadByte();
+        return cause == 0
+            ? null
+            : new ChangeSource(Validation.StringPool.Shared.Intern(d.ReadString()), cause, ChangeCodec.ReadAuthor(ref d));
     }
 
     private static void WriteInstance(BinaryEncoder e, InstanceRecord instance)

@@ -1,3 +1,4 @@
+using Roster.Core.Log;
 using Roster.Core.Model;
 
 namespace Roster.Core.StateMachine;
@@ -29,6 +30,8 @@ public enum DeleteReason : byte
 /// <param name="Reason">Why a delete happened.</param>
 /// <param name="AcceptedAt">When the node that appended the change accepted it, in Unix milliseconds; 0 when
 /// unknown. For people to read: revisions, not times, order changes.</param>
+/// <param name="Source">Which node appended the change, what kind of command it was and who asked for it (the audit);
+/// null for events read from a checkpoint written before events carried it.</param>
 public sealed record ChangeEvent(
     long Revision,
     string Namespace,
@@ -38,4 +41,20 @@ public sealed record ChangeEvent(
     ChangeEventKind Kind,
     InstanceRecord Instance,
     DeleteReason Reason,
-    long AcceptedAt = 0);
+    long AcceptedAt = 0,
+    ChangeSource? Source = null);
+
+/// <summary>The command that made an event.</summary>
+public enum ChangeCause : byte
+{
+    Register = 1,
+    Operator = 2,
+    Deregister = 3,
+    Expire = 4,
+}
+
+/// <summary>
+/// Where an event came from, identically on every node that applies the same log: the node that appended the change,
+/// the command, and who asked for it (null for what a node does by itself, such as an expiry).
+/// </summary>
+public sealed record ChangeSource(string Node, ChangeCause Cause, WriteAuthor? Author);

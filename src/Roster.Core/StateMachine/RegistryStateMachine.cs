@@ -14,20 +14,25 @@ internal sealed class RegistryStateMachine(RegistryState initial)
 
     public RegistryState State { get; private set; } = initial;
 
-    // The time of the entry being applied, for the events it makes; set by each Apply (the machine has one caller).
+    // The entry being applied (its time, origin and author), for the events it makes; set by each Apply (the machine
+    // has one caller).
     private long _acceptedAt;
+    private string _origin = string.Empty;
+    private WriteAuthor? _author;
 
     /// <summary>
     /// Applies the entry at <paramref name="position"/>, appended by node <paramref name="origin"/>. Positions at
     /// or below the current revision were applied before and are ignored, so a log replayed from an earlier
-    /// point converges. <paramref name="acceptedAt"/> (Unix milliseconds, 0 when unknown) is passed on to the events
-    /// the entry makes.
+    /// point converges. <paramref name="acceptedAt"/> (Unix milliseconds, 0 when unknown), the origin and
+    /// <paramref name="author"/> are passed on to the events the entry makes.
     /// </summary>
-    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events, string origin = "", long acceptedAt = 0)
+    public ApplyOutcome Apply(long position, Change change, List<ChangeEvent> events, string origin = "", long acceptedAt = 0, WriteAuthor? author = null)
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentNullException.ThrowIfNull(events);
         _acceptedAt = acceptedAt;
+        _origin = origin;
+        _author = author;
         if (position <= State.Revision)
         {
             return new ApplyOutcome(OutcomeStatus.AlreadyApplied, null, position);
@@ -103,7 +108,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
         var updated = existing is not null && register.ExpectedIncarnation != 0
             ? existing.WithRegistration(register.Registration, position, origin)
             : new InstanceRecord(key.Id, register.Registration, service.OperatorFor(key.Id), incarnation: position, revision: position, origin);
-        Upsert(position, key, service, existing, updated, events);
+        Upsert(position, key, service, existing, updated, events, ChangeCause.Register);
         return new ApplyOutcome(existing is null ? OutcomeStatus.Created : OutcomeStatus.Updated, updated, position);
     }
 
@@ -121,7 +126,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
         }
 
         // An explicit deregistration ends the instance's life: its operator state goes with it.
-        Remove(position, key, service with { Operators = service.Operators.Remove(key.Id) }, existing, DeleteReason.Deregistered, events);
+        Remove(position, key, service with { Operators = service.Operators.Remove(key.Id) }, existing, DeleteReason.Deregistered, events, ChangeCause.Deregister);
         return new ApplyOutcome(OutcomeStatus.Deleted, existing, position);
     }
 
@@ -140,7 +145,7 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             return new ApplyOutcome(OutcomeStatus.Unchanged, existing, position);
         }
 
-        Remove(position, key, service, existing, DeleteReason.Expired, events);
+        Remove(position, key, service, existing, DeleteReason.Expired, events, ChangeCause.Expire);
         return new ApplyOutcome(OutcomeStatus.Deleted, existing, position);
     }
 
@@ -184,12 +189,12 @@ internal sealed class RegistryStateMachine(RegistryState initial)
 
         var operators = state.IsNone ? service.Operators.Remove(key.Id) : service.Operators.SetItem(key.Id, state);
         var updated = existing.WithOperator(state, position);
-        Upsert(position, key, service with { Operators = operators }, existing, updated, events);
+        Upsert(position, key, service with { Operators = operators }, existing, updated, events, ChangeCause.Operator);
         return new ApplyOutcome(OutcomeStatus.Updated, updated, position);
     }
 
     private void Upsert(
-        long position, InstanceKey key, ServiceState service, InstanceRecord? existing, InstanceRecord updated, List<ChangeEvent> events)
+        long position, InstanceKey key, ServiceState service, InstanceRecord? existing, InstanceRecord updated, List<ChangeEvent> events, ChangeCause cause)
     {
         var digest = service.Digest ^ (existing?.Hash ?? 0) ^ updated.Hash;
         var next = service with
@@ -199,11 +204,11 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             Instances = service.Instances.SetItem(key.Id, updated),
         };
         Publish(position, key.Namespace, next, existing is null ? 1 : 0);
-        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Upsert, updated, DeleteReason.None, _acceptedAt));
+        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Upsert, updated, DeleteReason.None, _acceptedAt, SourceOf(cause)));
     }
 
     private void Remove(
-        long position, InstanceKey key, ServiceState service, InstanceRecord existing, DeleteReason reason, List<ChangeEvent> events)
+        long position, InstanceKey key, ServiceState service, InstanceRecord existing, DeleteReason reason, List<ChangeEvent> events, ChangeCause cause)
     {
         var digest = service.Digest ^ existing.Hash;
         var next = service with
@@ -213,8 +218,10 @@ internal sealed class RegistryStateMachine(RegistryState initial)
             Instances = service.Instances.Remove(key.Id),
         };
         Publish(position, key.Namespace, next, -1);
-        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Delete, existing, reason, _acceptedAt));
+        events.Add(new ChangeEvent(position, key.Namespace, key.Service, next.Sequence, digest, ChangeEventKind.Delete, existing, reason, _acceptedAt, SourceOf(cause)));
     }
+
+    private ChangeSource SourceOf(ChangeCause cause) => new(Intern(_origin), cause, _author);
 
     private void Publish(long position, string @namespace, ServiceState service, int instanceDelta)
     {

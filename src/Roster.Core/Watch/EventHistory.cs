@@ -42,12 +42,13 @@ internal sealed class EventHistory
         }
     }
 
-    /// <summary>Events after <paramref name="revision"/> for which <paramref name="include"/> holds, oldest first.</summary>
-    public List<ChangeEvent> After(long revision, Func<ChangeEvent, bool> include)
+    /// <summary>Events after <paramref name="revision"/> for which <paramref name="include"/> holds, oldest first, at
+    /// most <paramref name="limit"/>.</summary>
+    public List<ChangeEvent> After(long revision, Func<ChangeEvent, bool> include, int limit = int.MaxValue)
     {
         var result = new List<ChangeEvent>();
         var index = FirstIndexAfter(revision);
-        for (; index < _count; index++)
+        for (; index < _count && result.Count < limit; index++)
         {
             var change = _ring[(_start + index) % _ring.Length];
             if (include(change))

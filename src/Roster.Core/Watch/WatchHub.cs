@@ -157,6 +157,23 @@ public sealed class WatchHub
         }
     }
 
+    /// <summary>
+    /// The retained changes after <paramref name="since"/>, of <paramref name="namespace"/> (and of its
+    /// <paramref name="service"/>) when given, oldest first, at most <paramref name="limit"/> (the audit); with the
+    /// revision before which the history no longer reaches and the registry's revision when it was read.
+    /// </summary>
+    public (List<ChangeEvent> Changes, long CoveredFrom, long Revision) ReadHistory(long since, string? @namespace, string? service, int limit)
+    {
+        lock (_lock)
+        {
+            var changes = _history.After(
+                since,
+                c => (@namespace is null || c.Namespace == @namespace) && (service is null || c.Service == service),
+                limit);
+            return (changes, _history.CoveredFrom, _state.Revision);
+        }
+    }
+
     /// <summary>The retained history, for a checkpoint. Consistent with <see cref="State"/> read in the same call.</summary>
     public (RegistryState State, ChangeEvent[] History, long CoveredFrom) CaptureForCheckpoint()
     {

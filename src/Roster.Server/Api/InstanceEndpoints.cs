@@ -68,7 +68,7 @@ internal static class InstanceEndpoints
         }
 
         var key = new InstanceKey(ns, service, id);
-        return await SubmitAsync(node, new RegisterChange(key, registration!, body.Incarnation ?? 0), key, context).ConfigureAwait(false);
+        return await SubmitAsync(node, new RegisterChange(key, registration!, body.Incarnation ?? 0), key, context, auth).ConfigureAwait(false);
     }
 
     private static IResult Get(string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
@@ -122,7 +122,7 @@ internal static class InstanceEndpoints
 
         var key = new InstanceKey(ns, service, id);
         var patch = new OperatorPatch(body.Drained, body.Disabled, weight, clearWeight);
-        return await SubmitAsync(host.Node, new OperatorChange(key, patch), key, context).ConfigureAwait(false);
+        return await SubmitAsync(host.Node, new OperatorChange(key, patch), key, context, auth).ConfigureAwait(false);
     }
 
     private static async Task<IResult> DeregisterAsync(
@@ -152,15 +152,15 @@ internal static class InstanceEndpoints
         }
 
         var key = new InstanceKey(ns, service, id);
-        return await SubmitAsync(host.Node, new DeregisterChange(key, incarnation ?? 0), key, context).ConfigureAwait(false);
+        return await SubmitAsync(host.Node, new DeregisterChange(key, incarnation ?? 0), key, context, auth).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> SubmitAsync(RegistryNode node, Change change, InstanceKey key, HttpContext context)
+    private static async Task<IResult> SubmitAsync(RegistryNode node, Change change, InstanceKey key, HttpContext context, TokenAuthorizer auth)
     {
         ApplyOutcome outcome;
         try
         {
-            outcome = await node.SubmitAsync(change, context.RequestAborted).ConfigureAwait(false);
+            outcome = await node.SubmitAsync(change, auth.AuthorOf(context), context.RequestAborted).ConfigureAwait(false);
         }
         catch (NodeNotReadyException)
         {

@@ -11,6 +11,10 @@ public sealed class AccessToken
     /// <summary>A file whose content (trimmed) is the token; give either this or <see cref="Token"/>.</summary>
     public string? TokenFile { get; set; }
 
+    /// <summary>Who the token stands for (a team, a deployment tool), as the audit names the changes made with it; the
+    /// token's place in the list (<c>token 0</c>, ...) when not given. Never the token itself.</summary>
+    public string? Name { get; set; }
+
     /// <summary>Namespaces it applies to; <c>*</c> for all.</summary>
     public List<string> Namespaces { get; set; } = [];
 

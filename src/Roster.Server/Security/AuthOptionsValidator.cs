@@ -14,6 +14,7 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
     {
         var errors = new List<string>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < options.Tokens.Count; i++)
         {
             var entry = options.Tokens[i];
@@ -46,6 +47,22 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             else
             {
                 seen[secret] = i;
+            }
+
+            if (entry.Name is { } tokenName)
+            {
+                if (tokenName.Trim().Length == 0 || tokenName.Length > 64 || tokenName.Any(char.IsControl))
+                {
+                    errors.Add($"{where}:Name must be 1 to 64 printable characters.");
+                }
+                else if (names.TryGetValue(tokenName, out var firstNamed))
+                {
+                    errors.Add($"{where}:Name '{tokenName}' is already the name of Roster:Auth:Tokens:{firstNamed}; the audit could not tell them apart.");
+                }
+                else
+                {
+                    names[tokenName] = i;
+                }
             }
 
             if (entry.Namespaces.Count == 0)

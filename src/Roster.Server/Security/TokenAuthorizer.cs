@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Roster.Core.Log;
 using Roster.Server.Api;
 
 namespace Roster.Server.Security;
@@ -15,10 +16,22 @@ namespace Roster.Server.Security;
 /// </summary>
 internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILogger<TokenAuthorizer> logger)
 {
-    // Duplicates were refused at start (AuthOptionsValidator). Only the hashes are kept.
-    private readonly (byte[] Hash, AccessToken Token)[] _tokens =
-        options.Value.Tokens.Select(t => (Secret: t.ReadSecret(), Token: t)).Where(t => t.Secret.Length > 0)
-            .Select(t => (SHA256.HashData(Encoding.UTF8.GetBytes(t.Secret)), t.Token)).ToArray();
+    // Duplicates were refused at start (AuthOptionsValidator). Only the hashes are kept, with the name the audit gives
+    // each token's changes.
+    private readonly (byte[] Hash, AccessToken Token, string Principal)[] _tokens =
+        options.Value.Tokens.Select((t, i) => (Secret: t.ReadSecret(), Token: t, Principal: t.Name ?? $"token {i}")).Where(t => t.Secret.Length > 0)
+            .Select(t => (SHA256.HashData(Encoding.UTF8.GetBytes(t.Secret)), t.Token, t.Principal)).ToArray();
+
+    /// <summary>
+    /// Who is making a write that was admitted, for the audit: the caller's token's name (<c>anonymous</c> without
+    /// tokens) and the client's IP address.
+    /// </summary>
+    public WriteAuthor AuthorOf(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : string.Empty;
+        var principal = Enabled && Find(PresentedToken(context)) is { } known ? known.Principal : WriteAuthor.Anonymous;
+        return new WriteAuthor(principal, address);
+    }
 
     public bool Enabled => _tokens.Length > 0;
 
@@ -36,20 +49,33 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
     private static partial void LogOpenApi(ILogger logger);
 
     /// <summary>The configured token whose secret is <paramref name="presented"/>, compared in constant time.</summary>
-    private AccessToken? Find(string presented)
+    private (AccessToken Token, string Principal)? Find(string? presented)
     {
+        if (presented is null)
+        {
+            return null;
+        }
+
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
-        AccessToken? found = null;
-        foreach (var (known, token) in _tokens)
+        (AccessToken, string)? found = null;
+        foreach (var (known, token, principal) in _tokens)
         {
             if (CryptographicOperations.FixedTimeEquals(hash, known))
             {
-                found = token;
+                found = (token, principal);
             }
         }
 
         return found;
+    }
+
+    /// <summary>The token after <c>Bearer </c> in the request's one Authorization header, or null.</summary>
+    private static string? PresentedToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization;
+        var value = header.Count == 1 ? header[0] ?? string.Empty : string.Empty;
+        return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? value["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>
@@ -75,15 +101,14 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
             return (null, null);
         }
 
-        var header = context.Request.Headers.Authorization;
-        var value = header.Count == 1 ? header[0] ?? string.Empty : string.Empty;
-        if (!value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var presented = PresentedToken(context);
+        if (presented is null)
         {
             return (null, Unauthorized("A bearer token is required (Authorization: Bearer <token>).", "Bearer"));
         }
 
-        return Find(value["Bearer ".Length..].Trim()) is { } token
-            ? (token, null)
+        return Find(presented) is { } known
+            ? (known.Token, null)
             : (null, Unauthorized("The bearer token is not known to this registry.", "Bearer error=\"invalid_token\""));
     }
 

@@ -51,13 +51,13 @@ public sealed class CheckpointFormatTests
     }
 
     [Fact]
-    public void TheCurrentFormat_KeepsEachInstancesOwner_AndTheTimeOfEachChange()
+    public void TheCurrentFormat_KeepsEachInstancesOwner_AndTheTimeAndSourceOfEachChange()
     {
         var instance = new InstanceRecord("a1", Registrations.Ephemeral(), OperatorState.None, 3, 3, owner: "0000000000000000000000000000000b");
         var state = RegistryState.Empty with { Revision = 3 };
         var machine = new RegistryStateMachine(state);
         var events = new List<ChangeEvent>();
-        machine.Apply(4, new Roster.Core.Log.RegisterChange(new InstanceKey("prod", "orders", "a1"), instance.Registration, 0), events, instance.Owner, acceptedAt: 1_764_770_404_321);
+        machine.Apply(4, new Roster.Core.Log.RegisterChange(new InstanceKey("prod", "orders", "a1"), instance.Registration, 0), events, instance.Owner, acceptedAt: 1_764_770_404_321, new Roster.Core.Log.WriteAuthor("deployer", "10.1.2.3"));
         var buffer = new ArrayBufferWriter<byte>();
         CheckpointCodec.Write(buffer, new Checkpoint(machine.State, events, 3));
 
@@ -65,6 +65,7 @@ public sealed class CheckpointFormatTests
 
         Assert.Equal(instance.Owner, read.State.FindInstance(new InstanceKey("prod", "orders", "a1"))!.Owner);
         Assert.Equal(1_764_770_404_321, Assert.Single(read.History).AcceptedAt);
+        Assert.Equal(new ChangeSource(instance.Owner, ChangeCause.Register, new Roster.Core.Log.WriteAuthor("deployer", "10.1.2.3")), read.History[0].Source);
     }
 
     private static void WriteFormat1Instance(BinaryEncoder e, InstanceRecord instance)

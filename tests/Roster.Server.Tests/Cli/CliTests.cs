@@ -48,6 +48,18 @@ public sealed class CliTests : IAsyncLifetime
         var deregister = await RunAsync("deregister", "orders", "a1", "-n", "prod");
         Assert.Equal((0, "deregistered orders/a1"), (deregister.Exit, deregister.Output.Trim()));
         Assert.Contains("(none)", (await RunAsync("instances", "orders", "-n", "prod")).Output, StringComparison.Ordinal);
+
+        // The audit tells the same story: register, drain, undrain, deregister, each by the anonymous caller from here.
+        var audit = await RunAsync("audit", "-n", "prod", "--service", "orders");
+        Assert.Equal(0, audit.Exit);
+        var lines = audit.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^REVISION\s+TIME\s+SERVICE\s+ID\s+ACTION\s+PRINCIPAL\s+CLIENT\s+NODE", lines[0]);
+        Assert.Collection(
+            lines[1..],
+            l => Assert.Matches(@"orders\s+a1\s+register\s+anonymous\s+127\.0\.0\.1\s+[0-9a-f]{32}", l),
+            l => Assert.Matches(@"orders\s+a1\s+operator \(drained, weight 0\)\s+anonymous", l),
+            l => Assert.Matches(@"orders\s+a1\s+operator \(up, weight 100\)\s+anonymous", l),
+            l => Assert.Matches(@"orders\s+a1\s+deregister\s+anonymous", l));
     }
 
     [Fact]
