@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 using Roster.Core.Log;
 using Roster.Server.Api;
@@ -28,9 +29,25 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
     /// </summary>
     public WriteAuthor AuthorOf(HttpContext context)
     {
-        var address = context.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : string.Empty;
         var principal = Enabled && Find(PresentedToken(context)) is { } known ? known.Principal : WriteAuthor.Anonymous;
-        return new WriteAuthor(principal, address);
+
+        // A client sends its writes over a kept-alive connection: its author is made once per connection and principal,
+        // not once per write. Only over HTTP/1.x, whose requests on one connection come one after another: HTTP/2 runs
+        // a connection's requests at once, and its items are one dictionary they would all write.
+        var connection = HttpProtocol.IsHttp11(context.Request.Protocol) ? context.Features.Get<IConnectionItemsFeature>()?.Items : null;
+        if (connection?.TryGetValue(typeof(WriteAuthor), out var cached) == true && cached is WriteAuthor last && ReferenceEquals(last.Principal, principal))
+        {
+            return last;
+        }
+
+        var address = context.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : string.Empty;
+        var author = new WriteAuthor(principal, address);
+        if (connection is not null)
+        {
+            connection[typeof(WriteAuthor)] = author;
+        }
+
+        return author;
     }
 
     public bool Enabled => _tokens.Length > 0;
