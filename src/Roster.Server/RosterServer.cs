@@ -28,12 +28,13 @@ public static class RosterServer
         // Per-request logs cost more than the registration itself; configuration can turn them back on.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
-        // ASP.NET Core starts an Activity for every request whenever its hosting logger is enabled at any level (for
-        // the request's log scope), which cost about 5 % of the node's CPU under registrations (a CPU profile of
-        // Roster.Bench register). That logger only writes "request starting/finished"; errors are logged by
-        // Kestrel and the exception handler. An OpenTelemetry trace export still gets its spans: a listener on the
-        // activity source starts them regardless.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // ASP.NET Core's hosting logger ("request starting/finished") is never enabled, whatever configuration says: its
+        // entries read the live request when a provider formats them, which an asynchronous provider does on another
+        // thread (seed 004), and while enabled it started an Activity per request (about 5 % of the node's CPU under
+        // registrations). See GuardedLoggerFactory. An OpenTelemetry trace export still gets its spans: a listener on
+        // the activity source starts them regardless.
+        builder.Services.AddSingleton<ILoggerFactory>(services =>
+            new Diagnostics.GuardedLoggerFactory(ActivatorUtilities.CreateInstance<LoggerFactory>(services)));
         var roster = builder.Configuration.GetSection("Roster");
         if (SettingsCheck.FindUnknownKeys(roster) is { Count: > 0 } unknown)
         {
