@@ -58,6 +58,8 @@ public static class RosterServer
         builder.Services.AddSingleton<MetricsExporter>();
         builder.Services.AddTelemetryExport(roster.GetSection("Telemetry"));
         builder.Services.AddSingleton<BadInputLog>();
+        builder.Services.AddSingleton<RecentLogLines>();
+        builder.Services.AddSingleton<ILoggerProvider>(services => services.GetRequiredService<RecentLogLines>());
 
         // Large reads (a service of thousands of instances is megabytes of JSON) are compressed for clients that ask,
         // such as the web console's browser; watch streams never are (text/event-stream is not compressible here).
@@ -148,6 +150,7 @@ public static class RosterServer
         LeaseEndpoints.Map(api);
         WatchEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        DebugEndpoints.Map(api);
         StatusEndpoints.Map(app);
         ClusterEndpoints.Map(app);
         Roster.Server.Console.WebConsole.Map(app);

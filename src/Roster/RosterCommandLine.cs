@@ -29,6 +29,7 @@ internal static class RosterCommandLine
             RegisterCommand.Create(output),
             DeregisterCommand.Create(output),
             AuditCommand.Create(output),
+            DebugCommand.Create(output),
         };
         foreach (var command in DrainCommand.Create(output))
         {

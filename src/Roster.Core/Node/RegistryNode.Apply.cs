@@ -38,6 +38,7 @@ public sealed partial class RegistryNode
                 }
 
                 Watches.Publish(_machine.State, events);
+                _applierHealth.Progressed(_time);
 
                 // After publishing: a caller woken here sees the new state (CatchUpToAsync). Only when someone
                 // waits, so a batch costs no allocation otherwise; the interlocked read orders it after the

@@ -22,6 +22,8 @@ public sealed partial class RegistryNode
                     await ExpireDueLeasesAsync(cancellationToken).ConfigureAwait(false);
                     await AdoptSilentOwnersSafelyAsync(cancellationToken).ConfigureAwait(false);
                 }
+
+                _expiryHealth.Progressed(_time);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

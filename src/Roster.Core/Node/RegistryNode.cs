@@ -98,6 +98,15 @@ public sealed partial class RegistryNode : IAsyncDisposable
     /// An unhealthy node accepts no writes and reports not ready: a restart is needed.</summary>
     public string? Fault => Volatile.Read(ref _fault);
 
+    /// <summary>The node's loops, each with its state and last progress (for the debug dump).</summary>
+    public IReadOnlyList<LoopHealth> Loops => [_applierHealth, _appenderHealth, _expiryHealth, _keepAliveHealth, _catchUpHealth];
+
+    private readonly LoopHealth _applierHealth = new("applier");
+    private readonly LoopHealth _appenderHealth = new("appender");
+    private readonly LoopHealth _expiryHealth = new("expiry");
+    private readonly LoopHealth _keepAliveHealth = new("keep-alive");
+    private readonly LoopHealth _catchUpHealth = new("catch-up");
+
     public Task WhenReady => _ready.Task;
 
     /// <summary>Starts a node on <paramref name="storage"/>: restores the newest checkpoint, then replays the log.</summary>
@@ -308,6 +317,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 // Not awaited: the log keeps appends in order and commits whatever is queued together, so
                 // the next batch can go while this one is being made durable. Failure fails this batch.
                 var writes = batch.ToArray();
+                _appenderHealth.Progressed(_time);
                 _ = _storage.Log.AppendAsync(envelopes, CancellationToken.None).ContinueWith(
                     static (append, state) =>
                     {
@@ -560,10 +570,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
         // The applier starts first: a shared log learns how far it reaches by reading a barrier back.
         var stopping = _stopping.Token;
         var from = _machine.State.Revision + 1;
-        _applier = Task.Run(() => RunLoopAsync("applier", () => RunApplierAsync(from, stopping)), CancellationToken.None);
-        _expiry = Task.Run(() => RunLoopAsync("expiry", () => RunExpiryAsync(stopping)), CancellationToken.None);
-        _keepAlive = Task.Run(() => RunLoopAsync("keep-alive", () => RunKeepAliveAsync(stopping)), CancellationToken.None);
-        _appender = Task.Run(() => RunLoopAsync("appender", () => RunAppenderAsync(stopping)), CancellationToken.None);
+        _applier = Task.Run(() => RunLoopAsync(_applierHealth, () => RunApplierAsync(from, stopping)), CancellationToken.None);
+        _expiry = Task.Run(() => RunLoopAsync(_expiryHealth, () => RunExpiryAsync(stopping)), CancellationToken.None);
+        _keepAlive = Task.Run(() => RunLoopAsync(_keepAliveHealth, () => RunKeepAliveAsync(stopping)), CancellationToken.None);
+        _appender = Task.Run(() => RunLoopAsync(_appenderHealth, () => RunAppenderAsync(stopping)), CancellationToken.None);
         try
         {
             SetCatchUpTarget(await _storage.Log.GetLastPositionAsync(cancellationToken).ConfigureAwait(false));
@@ -571,7 +581,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         catch (LogUnavailableException unavailable)
         {
             LogCatchUpWaiting(_logger, unavailable.Message);
-            _catchUp = Task.Run(() => RunLoopAsync("catch-up", () => FindCatchUpTargetAsync(stopping)), CancellationToken.None);
+            _catchUp = Task.Run(() => RunLoopAsync(_catchUpHealth, () => FindCatchUpTargetAsync(stopping)), CancellationToken.None);
         }
     }
 
@@ -618,16 +628,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
     /// Runs one of the node's loops. A loop that stops on an error leaves the node unhealthy for everyone to
     /// see (<see cref="Fault"/>, <c>/healthz</c>, <c>/readyz</c>, the log) instead of stopping silently.
     /// </summary>
-    private async Task RunLoopAsync(string name, Func<Task> loop)
+    private async Task RunLoopAsync(LoopHealth health, Func<Task> loop)
     {
+        health.Started();
         try
         {
             await loop().ConfigureAwait(false);
+            health.Stopped();
         }
         catch (Exception ex)
         {
-            Interlocked.CompareExchange(ref _fault, $"the {name} loop stopped: {ex.Message}", null);
-            LogLoopFailed(_logger, ex, name);
+            health.Faulted(ex);
+            Interlocked.CompareExchange(ref _fault, $"the {health.Name} loop stopped: {ex.Message}", null);
+            LogLoopFailed(_logger, ex, health.Name);
         }
     }
 
@@ -649,6 +662,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
                 Watches.SendKeepAlives();
+                _keepAliveHealth.Progressed(_time);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -21,6 +21,10 @@ public sealed class AccessToken
     /// <summary>True to allow changes (register, renew, deregister, operator state); reads are always allowed.</summary>
     public bool Write { get; set; }
 
+    /// <summary>True to allow the debug dump (<c>GET /api/v1/debug</c>: the node's loops, queues, configuration without
+    /// secrets and last log lines). Needs <c>*</c> in <see cref="Namespaces"/>.</summary>
+    public bool Admin { get; set; }
+
     /// <summary>The secret, from <see cref="Token"/> or <see cref="TokenFile"/>; empty when neither gives one.</summary>
     internal string ReadSecret() =>
         TokenFile is { Length: > 0 } file ? File.ReadAllText(file).Trim() : Token.Trim();

@@ -129,6 +129,15 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
             : (null, Unauthorized("The bearer token is not known to this registry.", "Bearer error=\"invalid_token\""));
     }
 
+    /// <summary>For the debug dump: 401 without a valid token, 403 unless the token is an admin token (with tokens on).</summary>
+    public IResult? AdmitAdmin(HttpContext context)
+    {
+        var (token, problem) = Authenticate(context);
+        return problem ?? (token is null || (token.Admin && token.Namespaces.Contains("*"))
+            ? null
+            : Problems.Result(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", "The debug dump needs an admin token (Admin: true, Namespaces: *).", "Authorization"));
+    }
+
     /// <summary>Returns a problem to answer with, or null when allowed.</summary>
     public IResult? Check(HttpContext context, string @namespace, bool write) => Admit(context, @namespace, write, invalidRequest: null);
 

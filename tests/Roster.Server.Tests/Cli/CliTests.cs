@@ -21,6 +21,27 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DebugDump_WritesTheNodesDebugStateIntoAnArchive()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"roster-dump-{Guid.NewGuid():N}.zip");
+        try
+        {
+            var dump = await RunAsync("debug", "dump", "-f", file);
+
+            Assert.Equal(0, dump.Exit);
+            Assert.Contains("debug.json", dump.Output, StringComparison.Ordinal);
+            await using var archive = await System.IO.Compression.ZipFile.OpenReadAsync(file, CancellationToken.None);
+            await using var entry = await archive.GetEntry("debug.json")!.OpenAsync(CancellationToken.None);
+            using var debug = await JsonDocument.ParseAsync(entry);
+            Assert.Contains(debug.RootElement.GetProperty("loops").EnumerateArray(), loop => loop.GetProperty("name").GetString() == "applier");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Register_Services_Instances_Drain_Undrain_Deregister_Work_AsTablesAndJson()
     {
         var register = await RunAsync("register", "orders", "a1", "--address", "10.0.0.7", "--port", "8080", "-m", "team=shop", "--zone", "z1", "-n", "prod");
