@@ -21,6 +21,18 @@ public sealed class RosterClientOptions
     /// <summary>The cap on the wait between rounds. Default: 5 s.</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A PEM file of the CA certificates that issue the registry's HTTPS certificates, when they are not trusted
+    /// by the machine (a private CA). Only these are then trusted for the registry; the name must still match. Default:
+    /// the machine's trust store.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>A PEM client certificate to present to registries that require one (with <see cref="ClientKeyFile"/>).
+    /// Default: none.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="ClientCertificateFile"/>.</summary>
+    public string? ClientKeyFile { get; set; }
+
     /// <summary>Throws when the options cannot work, naming the setting.</summary>
     public void Validate()
     {
@@ -35,6 +47,16 @@ public sealed class RosterClientOptions
             {
                 throw new ArgumentException($"RosterClientOptions.Servers: '{server}' is not an absolute http or https address.", nameof(Servers));
             }
+        }
+
+        if (CaFile is { Length: > 0 } && !File.Exists(CaFile))
+        {
+            throw new ArgumentException($"RosterClientOptions.CaFile: '{CaFile}' does not exist.", nameof(CaFile));
+        }
+
+        if ((ClientCertificateFile is { Length: > 0 }) != (ClientKeyFile is { Length: > 0 }))
+        {
+            throw new ArgumentException("RosterClientOptions: give ClientCertificateFile and ClientKeyFile together.", nameof(ClientKeyFile));
         }
 
         if (AttemptTimeout <= TimeSpan.Zero || CallTimeout <= TimeSpan.Zero || InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff)

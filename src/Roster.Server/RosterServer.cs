@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
 using Roster.Core.Node;
@@ -39,6 +40,23 @@ public static class RosterServer
         if (SettingsCheck.FindUnknownKeys(roster) is { Count: > 0 } unknown)
         {
             throw new UnknownSettingException(unknown);
+        }
+
+        var tls = roster.GetSection("Tls").Get<TlsOptions>() ?? new TlsOptions();
+        if (tls.Enabled)
+        {
+            // Read once at start: a wrong file stops the node with the setting's name.
+            var (certificate, clientCas) = tls.Load();
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+            {
+                https.ServerCertificate = certificate;
+                if (clientCas is not null)
+                {
+                    https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = (client, _, _) => TlsOptions.IssuedBy(client, clientCas);
+                }
+            }));
         }
 
         builder.Services.Configure<StorageOptions>(roster.GetSection("Storage"));

@@ -30,7 +30,7 @@ internal sealed class RegistryConnection : IDisposable
         _servers = [.. options.Servers];
         _notBeforeTicks = new long[_servers.Length];
         _writesNotBeforeTicks = new long[_servers.Length];
-        _http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = options.AttemptTimeout }, disposeHandler: handler is null)
+        _http = new HttpClient(handler ?? RegistryTls.CreateHandler(options), disposeHandler: handler is null)
         {
             // Deadlines come from the time provider below, so tests can move them; HttpClient's own is off.
             Timeout = Timeout.InfiniteTimeSpan,

@@ -23,6 +23,7 @@ internal static class SettingsCheck
         ["RateLimit"] = [typeof(RateLimitOptions)],
         ["Cluster"] = [typeof(Roster.Cluster.BusOptions)],
         ["Telemetry"] = [typeof(Roster.Server.Diagnostics.TelemetryExportOptions)],
+        ["Tls"] = [typeof(TlsOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>

@@ -39,10 +39,21 @@ internal static class NodeCall
         Recursive = true,
     };
 
+    public static readonly Option<string?> CaFile = new("--ca-file")
+    {
+        Description = "PEM file of the CA that issued the node's HTTPS certificate, when the machine does not trust it (or set ROSTER_CA_FILE).",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ROSTER_CA_FILE"),
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> ClientCertificate = new("--client-cert") { Description = "PEM client certificate, for a node that requires one (with --client-key).", Recursive = true };
+
+    public static readonly Option<string?> ClientKey = new("--client-key") { Description = "PEM private key of --client-cert.", Recursive = true };
+
     /// <summary>A command with the connection and output options; <paramref name="namespaced"/> adds <c>--namespace</c>.</summary>
     public static Command Create(string name, string description, bool namespaced)
     {
-        var command = new Command(name, description) { Server, Output, Json, Token };
+        var command = new Command(name, description) { Server, Output, Json, Token, CaFile, ClientCertificate, ClientKey };
         if (namespaced)
         {
             command.Add(Namespace);
@@ -63,7 +74,19 @@ internal static class NodeCall
             return RosterCommandLine.BadArguments;
         }
 
-        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var handler = new SocketsHttpHandler();
+        try
+        {
+            Roster.Client.Connection.RegistryTls.Configure(handler.SslOptions, parse.GetValue(CaFile), parse.GetValue(ClientCertificate), parse.GetValue(ClientKey));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            handler.Dispose();
+            await error.WriteLineAsync($"error: --ca-file, --client-cert or --client-key cannot be used: {ex.Message}").ConfigureAwait(false);
+            return RosterCommandLine.BadArguments;
+        }
+
+        using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
         if (parse.GetValue(Token) is { Length: > 0 } token)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

@@ -27,9 +27,12 @@ internal static class ServeCommand
         {
             Description = "Run a node of a cluster: the AMQP addresses of the RabbitMQ brokers, comma-separated (amqp://127.0.0.1:5672,...). Same as Roster:Cluster:Brokers.",
         };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve HTTPS with this PEM certificate (and chain). Same as Roster:Tls:CertificateFile." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "The PEM private key of --tls-cert. Same as Roster:Tls:KeyFile." };
+        var tlsClientCa = new Option<string?>("--tls-client-ca") { Description = "Require client certificates issued by this PEM CA. Same as Roster:Tls:ClientCaFile." };
         var command = new Command("serve", "Run a registry node. Further --Roster:Section:Key=value arguments set any option (see README).")
         {
-            port, host, dataDir, inMemory, acceptDataLoss, cluster,
+            port, host, dataDir, inMemory, acceptDataLoss, cluster, tlsCert, tlsKey, tlsClientCa,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -61,9 +64,27 @@ internal static class ServeCommand
                 brokers.Add($"--Roster:Cluster:Brokers:{brokers.Count}={uri}");
             }
 
+            var tls = new List<string>();
+            if (parse.GetValue(tlsCert) is { Length: > 0 } certificate)
+            {
+                tls.Add($"--Roster:Tls:CertificateFile={certificate}");
+            }
+
+            if (parse.GetValue(tlsKey) is { Length: > 0 } key)
+            {
+                tls.Add($"--Roster:Tls:KeyFile={key}");
+            }
+
+            if (parse.GetValue(tlsClientCa) is { Length: > 0 } clientCa)
+            {
+                tls.Add($"--Roster:Tls:ClientCaFile={clientCa}");
+            }
+
+            var https = tls.Count > 0 || parse.UnmatchedTokens.Any(t => t.StartsWith("--Roster:Tls:CertificateFile=", StringComparison.OrdinalIgnoreCase));
             string[] serverArgs =
             [
-                $"--urls=http://{parse.GetValue(host)}:{portValue}",
+                $"--urls={(https ? "https" : "http")}://{parse.GetValue(host)}:{portValue}",
+                .. tls,
                 $"--Roster:Storage:DataDirectory={parse.GetValue(dataDir)}",
                 $"--Roster:Storage:InMemory={parse.GetValue(inMemory)}",
                 $"--Roster:Storage:AcceptDataLoss={parse.GetValue(acceptDataLoss)}",
@@ -78,6 +99,11 @@ internal static class ServeCommand
             catch (UnknownSettingException unknown)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync("error: " + unknown.Message).ConfigureAwait(false);
+                return RosterCommandLine.BadArguments;
+            }
+            catch (InvalidOperationException tlsProblem) when (tlsProblem.Message.StartsWith("Roster:Tls", StringComparison.Ordinal))
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("error: " + tlsProblem.Message).ConfigureAwait(false);
                 return RosterCommandLine.BadArguments;
             }
 

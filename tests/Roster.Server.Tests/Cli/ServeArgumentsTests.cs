@@ -12,6 +12,8 @@ public sealed class ServeArgumentsTests
     [InlineData("--Roster:Storage:DataDir=/tmp/x", null, "'Roster:Storage:DataDir' is not a setting")]
     [InlineData("--Roster:Nodes:DefaultTtl=00:00:05", null, "'Roster:Nodes' is not a setting")]
     [InlineData("--Roster:Auth:Tokens:0:Tokn=x", null, "'Roster:Auth:Tokens:0:Tokn' is not a setting")]
+    [InlineData("--tls-cert", "/nonexistent/server.pem", "Roster:Tls:KeyFile (--tls-key) is required")]
+    [InlineData("--Roster:Tls:CertFile=x", null, "'Roster:Tls:CertFile' is not a setting")]
     public async Task UnknownOptionOrSetting_RefusesToStart_NamingIt(string argument, string? value, string expected)
     {
         using var output = new StringWriter();
