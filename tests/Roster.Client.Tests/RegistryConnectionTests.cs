@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Roster.Client.Connection;
 
 namespace Roster.Client.Tests;
 
@@ -37,7 +38,7 @@ public sealed class RegistryConnectionTests
     }
 
     [Fact]
-    public async Task Retry_after_on_503_is_honoured_before_the_node_is_called_again()
+    public async Task Retry_after_on_503_is_honoured_and_spread_over_as_long_again_before_the_node_is_called_again()
     {
         var time = new SteppedTimeProvider();
         var handler = new ScriptedHandler((_, n) =>
@@ -51,18 +52,32 @@ public sealed class RegistryConnectionTests
             busy.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(2));
             return busy;
         });
-        using var client = new RosterClient(Options(NodeA), handler, time);
+        // The random draw puts this caller halfway through the window: 2 s asked, 3 s waited.
+        using var client = new RosterClient(new RegistryConnection(Options(NodeA), handler, time, random: () => 0.5));
 
         var renewal = client.RenewAsync(OneLease);
         // The call deadline and the wait are the two timers once the call is waiting.
         await Eventually.TrueAsync(() => time.PendingTimers == 2, "the call waits");
-        time.Advance(TimeSpan.FromSeconds(1.9));
+        time.Advance(TimeSpan.FromSeconds(2.9));
         Assert.False(renewal.IsCompleted);
         Assert.Single(handler.Requests);
 
         time.Advance(TimeSpan.FromSeconds(0.2));
         Assert.Equal([RenewalResult.Ok], await renewal.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(2, handler.Requests.Count);
+    }
+
+    [Fact]
+    public void A_fleet_turned_away_together_comes_back_spread_over_the_window_it_was_given()
+    {
+        var random = new Random(20261203);
+        var returns = Enumerable.Range(0, 5000).Select(_ => RetryAfter.Spread(TimeSpan.FromSeconds(2), random.NextDouble())).ToList();
+
+        Assert.All(returns, r => Assert.InRange(r, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)));
+        // Every tenth of the window gets about a tenth of the fleet: nobody waits for the same instant.
+        var perSlice = returns.GroupBy(r => (int)((r.TotalSeconds - 2) * 5)).Select(g => g.Count()).ToList();
+        Assert.Equal(10, perSlice.Count);
+        Assert.All(perSlice, count => Assert.InRange(count, 400, 600));
     }
 
     [Fact]

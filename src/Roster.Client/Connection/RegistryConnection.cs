@@ -7,7 +7,8 @@ namespace Roster.Client.Connection;
 /// out, or answers 429/502/503/504 is skipped for the rest of the round (and, when it sent Retry-After,
 /// until that time has passed, for every call; a cluster node that answered <c>bus-unavailable</c> still
 /// serves reads and renewals, so it is skipped for writes only); after a round in which every node failed, the call
-/// waits a capped exponential backoff with jitter, or the soonest Retry-After when that is later. The
+/// waits a capped exponential backoff with jitter, or, when that is later, the soonest Retry-After spread over as
+/// long again (<see cref="RetryAfter.Spread"/>), so callers turned away together do not return together. The
 /// whole call has one deadline. The node that answered last is tried first next time.
 /// </summary>
 internal sealed class RegistryConnection : IDisposable
@@ -125,7 +126,8 @@ internal sealed class RegistryConnection : IDisposable
                 }
 
                 var backoff = Backoff.Delay(round, _options.InitialBackoff, _options.MaxBackoff, _random());
-                await Task.Delay(soonestRetry != TimeSpan.MaxValue && soonestRetry > backoff ? soonestRetry : backoff, _time, call.Token).ConfigureAwait(false);
+                var pause = soonestRetry != TimeSpan.MaxValue && soonestRetry > backoff ? RetryAfter.Spread(soonestRetry, _random()) : backoff;
+                await Task.Delay(pause, _time, call.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -27,4 +27,11 @@ internal static class RetryAfter
 
         return TimeSpan.Zero;
     }
+
+    /// <summary>
+    /// When to try again after a node asked for <paramref name="asked"/>: somewhere in [asked, 2 × asked), by
+    /// <paramref name="random"/> in [0, 1). A fleet that a node turned away all at once (a deployment, the node's
+    /// restart) then comes back spread over a window as long as the one the node asked for, not all at its end.
+    /// </summary>
+    public static TimeSpan Spread(TimeSpan asked, double random) => asked + (asked * Math.Clamp(random, 0, 1));
 }
