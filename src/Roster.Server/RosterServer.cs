@@ -76,6 +76,8 @@ public static class RosterServer
         builder.Services.AddSingleton<MetricsExporter>();
         builder.Services.AddTelemetryExport(roster.GetSection("Telemetry"));
         builder.Services.AddSingleton<BadInputLog>();
+        builder.Services.Configure<AdmissionOptions>(roster.GetSection("Admission"));
+        builder.Services.AddSingleton<AdmissionControl>();
         builder.Services.AddSingleton<RecentLogLines>();
         builder.Services.AddSingleton<ILoggerProvider>(services => services.GetRequiredService<RecentLogLines>());
 
@@ -126,6 +128,10 @@ public static class RosterServer
         {
             app.UseRateLimiter();
         }
+
+        // Before anything reads a body or routes: a node over its bounds turns requests away cheaply.
+        var admission = app.Services.GetRequiredService<AdmissionControl>();
+        app.Use(admission.InvokeAsync);
 
         // A cluster node cut off from its bus still answers reads and watches from memory, and says how stale.
         // Only a cluster node has the step: a single node's requests pass no extra middleware.

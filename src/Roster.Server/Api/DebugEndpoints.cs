@@ -16,7 +16,8 @@ internal static class DebugEndpoints
 {
     public static void Map(RouteGroupBuilder api) => api.MapGet("/debug", Debug).DisableRateLimiting();
 
-    private static IResult Debug(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IConfiguration configuration, RecentLogLines log, TimeProvider time)
+    private static IResult Debug(
+        HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IConfiguration configuration, RecentLogLines log, TimeProvider time, AdmissionControl admission)
     {
         if (auth.AdmitAdmin(context) is { } refused)
         {
@@ -64,6 +65,8 @@ internal static class DebugEndpoints
 
             w.WriteEndArray();
             w.WriteNumber("pendingWrites"u8, node.PendingWrites);
+            w.WriteNumber("requestsInFlight"u8, admission.InFlight);
+            w.WriteNumber("requestsShed"u8, admission.Shed);
             w.WriteNumber("instances"u8, node.State.InstanceCount);
             w.WriteNumber("leases"u8, node.Leases.Count);
             w.WriteNumber("watchers"u8, node.Watches.SubscriberCount);

@@ -15,7 +15,7 @@ internal sealed class ServerTelemetry
 
     private static readonly string[] Statuses = ["live", "catching-up", "bus-unavailable", "failed"];
 
-    public ServerTelemetry(IMeterFactory meters, RegistryNodeHost host)
+    public ServerTelemetry(IMeterFactory meters, RegistryNodeHost host, AdmissionControl admission)
     {
         var meter = meters.Create(Name);
         meter.CreateObservableUpDownCounter("roster.instances", () => Observe(host, n => (long)n.State.InstanceCount), "{instance}", "Registered instances.");
@@ -23,6 +23,8 @@ internal sealed class ServerTelemetry
         meter.CreateObservableUpDownCounter("roster.watchers", () => Observe(host, n => (long)n.Watches.SubscriberCount), "{watcher}", "Open watch streams.");
         meter.CreateObservableUpDownCounter("roster.writes.pending", () => Observe(host, n => (long)n.PendingWrites), "{write}",
             "Writes accepted and not yet applied: queued, or on their way through the log.");
+        meter.CreateObservableCounter("roster.requests.shed", () => admission.Shed, "{request}",
+            "Requests turned away with 503 by admission control (Roster:Admission) because the node was over its bounds.");
         meter.CreateObservableCounter("roster.changes.applied", () => Observe(host, n => n.Metrics.AppliedEntries), "{change}", "Change log entries applied.");
         meter.CreateObservableCounter("roster.leases.expired", () => Observe(host, n => n.Metrics.ExpiredTotal), "{instance}", "Instances expired because their lease ran out.");
         meter.CreateObservableCounter("roster.watchers.dropped", () => Observe(host, n => n.Watches.SlowConsumersDropped), "{watcher}",

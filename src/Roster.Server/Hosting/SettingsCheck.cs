@@ -24,6 +24,7 @@ internal static class SettingsCheck
         ["Cluster"] = [typeof(Roster.Cluster.BusOptions)],
         ["Telemetry"] = [typeof(Roster.Server.Diagnostics.TelemetryExportOptions)],
         ["Tls"] = [typeof(TlsOptions)],
+        ["Admission"] = [typeof(AdmissionOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>
