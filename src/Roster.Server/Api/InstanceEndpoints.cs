@@ -36,7 +36,7 @@ internal static class InstanceEndpoints
         string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth,
         IOptions<RegistryLimits> limits)
     {
-        if (auth.Admit(context, ns, write: true, CheckRoute(ns, service, id)) is { } refused)
+        if (auth.AdmitChange(context, ns, CheckRoute(ns, service, id), out var author) is { } refused)
         {
             return refused;
         }
@@ -68,7 +68,7 @@ internal static class InstanceEndpoints
         }
 
         var key = new InstanceKey(ns, service, id);
-        return await SubmitAsync(node, new RegisterChange(key, registration!, body.Incarnation ?? 0), key, context, auth).ConfigureAwait(false);
+        return await SubmitAsync(node, new RegisterChange(key, registration!, body.Incarnation ?? 0), key, context, author).ConfigureAwait(false);
     }
 
     private static IResult Get(string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
@@ -88,7 +88,7 @@ internal static class InstanceEndpoints
     private static async Task<IResult> PatchAsync(
         string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IOptions<RegistryLimits> limits)
     {
-        if (auth.Admit(context, ns, write: true, CheckRoute(ns, service, id)) is { } refused)
+        if (auth.AdmitChange(context, ns, CheckRoute(ns, service, id), out var author) is { } refused)
         {
             return refused;
         }
@@ -122,13 +122,13 @@ internal static class InstanceEndpoints
 
         var key = new InstanceKey(ns, service, id);
         var patch = new OperatorPatch(body.Drained, body.Disabled, weight, clearWeight);
-        return await SubmitAsync(host.Node, new OperatorChange(key, patch), key, context, auth).ConfigureAwait(false);
+        return await SubmitAsync(host.Node, new OperatorChange(key, patch), key, context, author).ConfigureAwait(false);
     }
 
     private static async Task<IResult> DeregisterAsync(
         string ns, string service, string id, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
-        if (auth.Admit(context, ns, write: true, CheckRoute(ns, service, id)) is { } refused)
+        if (auth.AdmitChange(context, ns, CheckRoute(ns, service, id), out var author) is { } refused)
         {
             return refused;
         }
@@ -152,15 +152,15 @@ internal static class InstanceEndpoints
         }
 
         var key = new InstanceKey(ns, service, id);
-        return await SubmitAsync(host.Node, new DeregisterChange(key, incarnation ?? 0), key, context, auth).ConfigureAwait(false);
+        return await SubmitAsync(host.Node, new DeregisterChange(key, incarnation ?? 0), key, context, author).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> SubmitAsync(RegistryNode node, Change change, InstanceKey key, HttpContext context, TokenAuthorizer auth)
+    private static async Task<IResult> SubmitAsync(RegistryNode node, Change change, InstanceKey key, HttpContext context, WriteAuthor? author)
     {
         ApplyOutcome outcome;
         try
         {
-            outcome = await node.SubmitAsync(change, auth.AuthorOf(context), context.RequestAborted).ConfigureAwait(false);
+            outcome = await node.SubmitAsync(change, author, context.RequestAborted).ConfigureAwait(false);
         }
         catch (NodeNotReadyException)
         {

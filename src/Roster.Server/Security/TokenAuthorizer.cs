@@ -24,13 +24,10 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
             .Select(t => (SHA256.HashData(Encoding.UTF8.GetBytes(t.Secret)), t.Token, t.Principal)).ToArray();
 
     /// <summary>
-    /// Who is making a write that was admitted, for the audit: the caller's token's name (<c>anonymous</c> without
-    /// tokens) and the client's IP address.
+    /// Who makes an admitted change, for the audit: <paramref name="principal"/> and the client's IP address.
     /// </summary>
-    public WriteAuthor AuthorOf(HttpContext context)
+    private static WriteAuthor AuthorFor(HttpContext context, string principal)
     {
-        var principal = Enabled && Find(PresentedToken(context)) is { } known ? known.Principal : WriteAuthor.Anonymous;
-
         // A client sends its writes over a kept-alive connection: its author is made once per connection and principal,
         // not once per write. Only over HTTP/1.x, whose requests on one connection come one after another: HTTP/2 runs
         // a connection's requests at once, and its items are one dictionary they would all write.
@@ -113,6 +110,13 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
     /// <summary>Who is calling: the token (null when auth is off), or a 401 problem.</summary>
     public (AccessToken? Token, IResult? Problem) Authenticate(HttpContext context)
     {
+        var (known, problem) = Identify(context);
+        return (known?.Token, problem);
+    }
+
+    /// <summary>The caller's token and the principal it stands for (null when auth is off), or a 401 problem.</summary>
+    private ((AccessToken Token, string Principal)? Known, IResult? Problem) Identify(HttpContext context)
+    {
         if (!Enabled)
         {
             return (null, null);
@@ -125,7 +129,7 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
         }
 
         return Find(presented) is { } known
-            ? (known.Token, null)
+            ? (known, null)
             : (null, Unauthorized("The bearer token is not known to this registry.", "Bearer error=\"invalid_token\""));
     }
 
@@ -145,16 +149,37 @@ internal sealed partial class TokenAuthorizer(IOptions<AuthOptions> options, ILo
     /// The order every handler answers in: 401 without a valid token, then <paramref name="invalidRequest"/>
     /// (a bad name in the route), then 403 without the right; null when the request may proceed.
     /// </summary>
-    public IResult? Admit(HttpContext context, string @namespace, bool write, IResult? invalidRequest)
+    public IResult? Admit(HttpContext context, string @namespace, bool write, IResult? invalidRequest) =>
+        Admit(context, @namespace, write, invalidRequest, out _);
+
+    /// <summary>
+    /// <see cref="Admit(HttpContext, string, bool, IResult?)"/> for a change, saying who makes it (the audit: the
+    /// token's name, or <c>anonymous</c> without tokens) from the same authentication; null when refused.
+    /// </summary>
+    public IResult? AdmitChange(HttpContext context, string @namespace, IResult? invalidRequest, out WriteAuthor? author) =>
+        Admit(context, @namespace, write: true, invalidRequest, out author);
+
+    private IResult? Admit(HttpContext context, string @namespace, bool write, IResult? invalidRequest, out WriteAuthor? author)
     {
+        author = null;
         if (write && FromAnotherSite(context.Request))
         {
             return Problems.Result(StatusCodes.Status403Forbidden, "cross-site-request", "Cross-site request",
                 "A browser page from another site may not change the registry.", "Sec-Fetch-Site");
         }
 
-        var (token, problem) = Authenticate(context);
-        return problem ?? invalidRequest ?? Authorize(token, @namespace, write);
+        var (known, problem) = Identify(context);
+        if ((problem ?? invalidRequest ?? Authorize(known?.Token, @namespace, write)) is { } refused)
+        {
+            return refused;
+        }
+
+        if (write)
+        {
+            author = AuthorFor(context, known?.Principal ?? WriteAuthor.Anonymous);
+        }
+
+        return null;
     }
 
     /// <summary>
