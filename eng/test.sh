@@ -14,13 +14,15 @@ export DOTNET_NOLOGO=1
 
 dotnet build Roster.slnx -c Release
 
-# Five stages, so timing-sensitive tests do not compete for the 2 cores with other assemblies: the web console's
+# Six stages, so timing-sensitive tests do not compete for the 2 cores with other assemblies: the web console's
 # tests (changes shown within a second in a real browser), the client SDK's tests (rolling restarts of providers
-# under load), the cluster tests (three RabbitMQ brokers and several roster processes, failovers) and the peer
-# benchmark's smoke tests (a roster cluster with its own brokers) each run on their own, after the rest.
+# under load), the cluster tests (three RabbitMQ brokers and several roster processes, failovers), the peer
+# benchmark's smoke tests (a roster cluster with its own brokers) and the storms (5,000 providers at once against a
+# node and a cluster) each run on their own, after the rest.
 dotnet test Roster.slnx -c Release --no-build --logger "console;verbosity=normal" \
-    --filter "FullyQualifiedName!~Roster.Cluster.Tests&FullyQualifiedName!~Roster.Client.Tests&FullyQualifiedName!~Roster.PeerBench.Tests&FullyQualifiedName!~Roster.Console.Tests" "$@"
+    --filter "FullyQualifiedName!~Roster.Cluster.Tests&FullyQualifiedName!~Roster.Client.Tests&FullyQualifiedName!~Roster.PeerBench.Tests&FullyQualifiedName!~Roster.Console.Tests&FullyQualifiedName!~Roster.Storm.Tests" "$@"
 dotnet test tests/Roster.Console.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.Client.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.Cluster.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
 dotnet test tests/Roster.PeerBench.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"
+dotnet test tests/Roster.Storm.Tests -c Release --no-build --logger "console;verbosity=normal" "$@"

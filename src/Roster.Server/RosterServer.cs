@@ -70,6 +70,10 @@ public static class RosterServer
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RegistryNodeHost>();
+        // The probe port listens before the node replays its log, so an orchestrator sees a long start as alive.
+        builder.Services.Configure<HealthOptions>(roster.GetSection("Health"));
+        builder.Services.AddSingleton<HealthListener>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HealthListener>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RegistryNodeHost>());
         builder.Services.AddSingleton<TokenAuthorizer>();
         builder.Services.AddSingleton<ServerTelemetry>();

@@ -21,7 +21,7 @@ public sealed class BrokerFailureTests(BrokersFixture brokers, ITestOutputHelper
     public async Task InitializeAsync()
     {
         Assert.True(brokers.Cluster.OwnsBrokers, "These tests kill brokers: run them on the fixture's own brokers (without ROSTER_TEST_BROKERS).");
-        _cluster = await ClusterProcesses.StartAsync(brokers, "broker-failure");
+        _cluster = await ClusterProcesses.StartAsync(brokers.NewBus("broker-failure"));
     }
 
     [Fact]

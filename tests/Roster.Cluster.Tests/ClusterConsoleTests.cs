@@ -14,7 +14,7 @@ public sealed class ClusterConsoleTests(BrokersFixture brokers) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await ClusterProcesses.StartAsync(brokers, "console");
+        _cluster = await ClusterProcesses.StartAsync(brokers.NewBus("console"));
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
     }

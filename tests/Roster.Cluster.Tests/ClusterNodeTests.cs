@@ -18,7 +18,7 @@ public sealed class ClusterNodeTests(BrokersFixture brokers) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await ClusterProcesses.StartAsync(brokers, "nodes");
+        _cluster = await ClusterProcesses.StartAsync(brokers.NewBus("nodes"));
     }
 
     [Fact]

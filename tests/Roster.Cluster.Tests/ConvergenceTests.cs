@@ -22,7 +22,7 @@ public sealed class ConvergenceTests(BrokersFixture brokers, ITestOutputHelper o
 
     public async Task InitializeAsync()
     {
-        _cluster = await ClusterProcesses.StartAsync(brokers, "convergence");
+        _cluster = await ClusterProcesses.StartAsync(brokers.NewBus("convergence"));
     }
 
     [Fact]

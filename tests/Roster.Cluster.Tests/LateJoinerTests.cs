@@ -26,8 +26,7 @@ public sealed class LateJoinerTests(BrokersFixture brokers, ITestOutputHelper ou
 
     public async Task InitializeAsync() =>
         _cluster = await ClusterProcesses.StartAsync(
-            brokers,
-            "late-joiner",
+            brokers.NewBus("late-joiner"),
             settings:
             [
                 "--Roster:Cluster:MaxLengthBytes=600000",

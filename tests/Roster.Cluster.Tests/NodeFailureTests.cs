@@ -22,7 +22,7 @@ public sealed class NodeFailureTests(BrokersFixture brokers, ITestOutputHelper o
 
     public async Task InitializeAsync()
     {
-        _cluster = await ClusterProcesses.StartAsync(brokers, "node-failure", settings: $"--Roster:Node:DefaultTtl={Ttl}");
+        _cluster = await ClusterProcesses.StartAsync(brokers.NewBus("node-failure"), settings: $"--Roster:Node:DefaultTtl={Ttl}");
     }
 
     [Fact]

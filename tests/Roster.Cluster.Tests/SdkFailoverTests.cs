@@ -22,7 +22,7 @@ public sealed class SdkFailoverTests(BrokersFixture brokers) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await ClusterProcesses.StartAsync(brokers, "sdk-failover", settings: "--Roster:Node:DefaultTtl=00:00:04");
+        _cluster = await ClusterProcesses.StartAsync(brokers.NewBus("sdk-failover"), settings: "--Roster:Node:DefaultTtl=00:00:04");
     }
 
     [Fact]

@@ -21,6 +21,9 @@ public sealed class RosterProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The separate health probe port's address, when the node was started with one (<c>--health-port</c>).</summary>
+    public Uri? HealthAddress { get; private init; }
+
     public HttpClient Client { get; }
 
     public static Task<RosterProcess> StartAsync(string dataDirectory, params string[] settings) => StartOnPortAsync(0, dataDirectory, settings);
@@ -42,6 +45,7 @@ public sealed class RosterProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start roster.");
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var healthAddress = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var lines = new List<string>();
         process.OutputDataReceived += (_, e) =>
         {
@@ -62,6 +66,13 @@ public sealed class RosterProcess : IAsyncDisposable
             {
                 listening.TrySetResult(new Uri(e.Data[(at + marker.Length)..].Trim()));
             }
+
+            const string probes = "Health probes listening on: ";
+            at = e.Data.IndexOf(probes, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                healthAddress.TrySetResult(new Uri(e.Data[(at + probes.Length)..].Split(' ')[0]));
+            }
         };
         process.ErrorDataReceived += (_, e) =>
         {
@@ -75,7 +86,7 @@ public sealed class RosterProcess : IAsyncDisposable
         try
         {
             var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            var roster = new RosterProcess(process, address, lines);
+            var roster = new RosterProcess(process, address, lines) { HealthAddress = healthAddress.Task.IsCompletedSuccessfully ? await healthAddress.Task : null };
             await roster.WaitReadyAsync();
             return roster;
         }

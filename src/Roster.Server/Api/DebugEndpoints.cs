@@ -111,6 +111,22 @@ internal static class DebugEndpoints
         w.WriteNumber("gen1Collections"u8, GC.CollectionCount(1));
         w.WriteNumber("gen2Collections"u8, GC.CollectionCount(2));
         w.WriteNumber("pauseTimePercentage"u8, gc.PauseTimePercentage);
+        w.WriteNumber("pausedMilliseconds"u8, (long)GC.GetTotalPauseDuration().TotalMilliseconds);
+        // The pauses of the last collection of each kind: a long one is what stalls every request at once.
+        foreach (var (name, kind) in (ReadOnlySpan<(string, GCKind)>)[("lastEphemeralPausesMs", GCKind.Ephemeral), ("lastFullBlockingPausesMs", GCKind.FullBlocking), ("lastBackgroundPausesMs", GCKind.Background)])
+        {
+            w.WriteStartArray(name);
+            foreach (var pause in GC.GetGCMemoryInfo(kind).PauseDurations)
+            {
+                if (pause > TimeSpan.Zero)
+                {
+                    w.WriteNumberValue(Math.Round(pause.TotalMilliseconds, 1));
+                }
+            }
+
+            w.WriteEndArray();
+        }
+
         w.WriteBoolean("serverGC"u8, GCSettings.IsServerGC);
         w.WriteEndObject();
         w.WriteNumber("workingSetBytes"u8, Environment.WorkingSet);

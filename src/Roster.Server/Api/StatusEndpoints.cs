@@ -43,15 +43,11 @@ internal static class StatusEndpoints
                 w.WriteEndObject();
             }, state.Revision);
         });
-        app.MapGet("/healthz", (RegistryNodeHost host) =>
-            host.Node.Fault is { } fault
-                ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Text("ok\n")).DisableRateLimiting();
-        app.MapGet("/readyz", (RegistryNodeHost host) =>
-            host.Node.Fault is { } fault ? Results.Text($"unhealthy: {fault}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : host.Node.IsReady ? Results.Text("ready\n")
-            : Results.Text("catching up\n", statusCode: StatusCodes.Status503ServiceUnavailable)).DisableRateLimiting();
+        app.MapGet("/healthz", (RegistryNodeHost host) => Answer(Probes.Health(host))).DisableRateLimiting();
+        app.MapGet("/readyz", (RegistryNodeHost host) => Answer(Probes.Readiness(host))).DisableRateLimiting();
         app.MapGet("/metrics", (MetricsExporter exporter) =>
             Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8")).DisableRateLimiting();
     }
+
+    private static IResult Answer((int Status, string Text) probe) => Results.Text(probe.Text, statusCode: probe.Status);
 }

@@ -25,6 +25,7 @@ internal static class SettingsCheck
         ["Telemetry"] = [typeof(Roster.Server.Diagnostics.TelemetryExportOptions)],
         ["Tls"] = [typeof(TlsOptions)],
         ["Admission"] = [typeof(AdmissionOptions)],
+        ["Health"] = [typeof(HealthOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>

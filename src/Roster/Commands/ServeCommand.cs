@@ -30,9 +30,13 @@ internal static class ServeCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve HTTPS with this PEM certificate (and chain). Same as Roster:Tls:CertificateFile." };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The PEM private key of --tls-cert. Same as Roster:Tls:KeyFile." };
         var tlsClientCa = new Option<string?>("--tls-client-ca") { Description = "Require client certificates issued by this PEM CA. Same as Roster:Tls:ClientCaFile." };
+        var healthPort = new Option<int?>("--health-port")
+        {
+            Description = "Also answer /healthz and /readyz on this port (on --host), from a thread of their own: probes stay fast while the API is flooded. Same as Roster:Health:Port.",
+        };
         var command = new Command("serve", "Run a registry node. Further --Roster:Section:Key=value arguments set any option (see README).")
         {
-            port, host, dataDir, inMemory, acceptDataLoss, cluster, tlsCert, tlsKey, tlsClientCa,
+            port, host, dataDir, inMemory, acceptDataLoss, cluster, tlsCert, tlsKey, tlsClientCa, healthPort,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -41,6 +45,12 @@ internal static class ServeCommand
             if (portValue is < 0 or > 65535)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync("error: --port must be between 0 and 65535.").ConfigureAwait(false);
+                return RosterCommandLine.BadArguments;
+            }
+
+            if (parse.GetValue(healthPort) is < 0 or > 65535)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("error: --health-port must be between 0 and 65535.").ConfigureAwait(false);
                 return RosterCommandLine.BadArguments;
             }
 
@@ -80,11 +90,15 @@ internal static class ServeCommand
                 tls.Add($"--Roster:Tls:ClientCaFile={clientCa}");
             }
 
+            string[] health = parse.GetValue(healthPort) is { } probePort
+                ? [$"--Roster:Health:Port={probePort}", $"--Roster:Health:Address={parse.GetValue(host)}"]
+                : [];
             var https = tls.Count > 0 || parse.UnmatchedTokens.Any(t => t.StartsWith("--Roster:Tls:CertificateFile=", StringComparison.OrdinalIgnoreCase));
             string[] serverArgs =
             [
                 $"--urls={(https ? "https" : "http")}://{parse.GetValue(host)}:{portValue}",
                 .. tls,
+                .. health,
                 $"--Roster:Storage:DataDirectory={parse.GetValue(dataDir)}",
                 $"--Roster:Storage:InMemory={parse.GetValue(inMemory)}",
                 $"--Roster:Storage:AcceptDataLoss={parse.GetValue(acceptDataLoss)}",

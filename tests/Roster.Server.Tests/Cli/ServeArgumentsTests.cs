@@ -14,6 +14,8 @@ public sealed class ServeArgumentsTests
     [InlineData("--Roster:Auth:Tokens:0:Tokn=x", null, "'Roster:Auth:Tokens:0:Tokn' is not a setting")]
     [InlineData("--tls-cert", "/nonexistent/server.pem", "Roster:Tls:KeyFile (--tls-key) is required")]
     [InlineData("--Roster:Tls:CertFile=x", null, "'Roster:Tls:CertFile' is not a setting")]
+    [InlineData("--health-port", "70000", "--health-port must be between 0 and 65535")]
+    [InlineData("--Roster:Health:Prot=9090", null, "'Roster:Health:Prot' is not a setting")]
     public async Task UnknownOptionOrSetting_RefusesToStart_NamingIt(string argument, string? value, string expected)
     {
         using var output = new StringWriter();

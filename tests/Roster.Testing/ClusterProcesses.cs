@@ -1,7 +1,9 @@
-namespace Roster.Cluster.Tests;
+using Roster.Cluster;
+
+namespace Roster.Testing;
 
 /// <summary>
-/// <c>roster serve --cluster</c> processes on a stream of their own on the shared brokers, each with its own data
+/// <c>roster serve --cluster</c> processes on a stream of their own on running brokers, each with its own data
 /// directory: what every process-level cluster test starts from. Disposing stops every node by PID and removes
 /// the directories.
 /// </summary>
@@ -21,12 +23,12 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     public List<RosterProcess> Nodes { get; } = [];
 
-    /// <summary>Starts <paramref name="count"/> nodes on a fresh stream, each ready before the next starts;
-    /// <paramref name="settings"/> (<c>--Roster:...</c>) go to every node.</summary>
-    public static async Task<ClusterProcesses> StartAsync(BrokersFixture brokers, string name, int count = 3, BusOptions? bus = null, params string[] settings)
+    /// <summary>Starts <paramref name="count"/> nodes on <paramref name="bus"/> (a stream no other cluster uses),
+    /// each ready before the next starts; <paramref name="settings"/> (<c>--Roster:...</c>) go to every node.</summary>
+    public static async Task<ClusterProcesses> StartAsync(BusOptions bus, int count = 3, params string[] settings)
     {
-        ArgumentNullException.ThrowIfNull(brokers);
-        var cluster = new ClusterProcesses(bus ?? brokers.NewBus(name), settings);
+        ArgumentNullException.ThrowIfNull(bus);
+        var cluster = new ClusterProcesses(bus, settings);
         for (var i = 0; i < count; i++)
         {
             cluster.Nodes.Add(await cluster.StartNodeAsync());
