@@ -64,6 +64,7 @@ public sealed class DeploymentStormTests(ITestOutputHelper output) : IAsyncLifet
             Assert.True(sampler.MostResidentBytes <= Storms.MostResidentBytes, $"{sampler.MostResidentBytes / 1048576} MiB resident, over the bound of {Storms.MostResidentBytes / 1048576} MiB");
 
             // The restart: SIGKILL while everyone renews, started again at once on the same port.
+            await Storms.UntilARenewalRoundIsUnderwayAsync(fleet);
             var before = fleet.Incarnations();
             await node.KillAsync();
             var restart = Stopwatch.StartNew();
@@ -81,6 +82,7 @@ public sealed class DeploymentStormTests(ITestOutputHelper output) : IAsyncLifet
             }
 
             Assert.True(ready <= Storms.ReadyWithin, $"ready {ready.TotalSeconds:F1} s after the restart");
+            Assert.True(fleet.Responses().Unanswered > 0, "no provider called the node while it was down");
             Storms.AssertOnlyShed(fleet.Responses());
             var audit = await AuditCounts.ReadAsync(node.Client, "storm");
             Assert.Equal(new AuditCounts(fleet.Size, Expiries: 0, Deregisters: 0, Complete: true), audit);

@@ -37,6 +37,15 @@ public sealed class Storms
         Assert.True(answered > 0, $"/healthz was never answered {when}");
     }
 
+    /// <summary>Waits until a quarter of the fleet has renewed again since now: a kill then lands in the middle of a
+    /// renewal round, not in the quiet between two (the providers started together, so their renewals come in waves).</summary>
+    internal static async Task UntilARenewalRoundIsUnderwayAsync(ProviderFleet fleet)
+    {
+        var from = System.Diagnostics.Stopwatch.GetTimestamp();
+        var incarnations = fleet.Incarnations();
+        await Eventually.TrueAsync(() => fleet.RenewedSince(from, incarnations) >= fleet.Size / 4, "a renewal round is underway", RenewalRoundWithin);
+    }
+
     internal static void AssertOnlyShed(ResponseCounts responses) =>
         Assert.True(responses.ServerErrors.Count == 0, $"5xx other than 503 with Retry-After: {string.Join("; ", responses.ServerErrors.Take(5))}");
 }

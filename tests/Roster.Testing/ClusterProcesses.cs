@@ -51,6 +51,15 @@ public sealed class ClusterProcesses : IAsyncDisposable
         Nodes[index] = await StartNodeInAsync(_directories[index], 0);
     }
 
+    /// <summary>Starts node <paramref name="index"/> again, after it was killed, in its data directory (it keeps its node
+    /// id) and on the port it had, so clients configured with its address find it again.</summary>
+    public async Task StartAgainOnItsPortAsync(int index)
+    {
+        var port = Nodes[index].Address.Port;
+        await Nodes[index].DisposeAsync();
+        Nodes[index] = await StartNodeInAsync(_directories[index], port);
+    }
+
     private Task<RosterProcess> StartNodeInAsync(string directory, int port) =>
         RosterProcess.StartOnPortAsync(
             port,
