@@ -27,7 +27,7 @@ internal static class BusConnections
 
         // Any broker will do; spreading the nodes' first choice spreads their connections.
         var endpoints = options.Brokers
-            .Select(broker => new AmqpTcpEndpoint(broker.Host, broker.Port))
+            .Select(broker => new AmqpTcpEndpoint(broker.Host, broker.Port, BusTls.For(broker, options)))
             .OrderBy(_ => Random.Shared.Next())
             .ToList();
         return factory.CreateConnectionAsync(endpoints, cancellationToken);

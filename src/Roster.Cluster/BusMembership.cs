@@ -27,6 +27,7 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
     private readonly ConcurrentDictionary<string, NodeAnnouncement> _announcements = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
+    private readonly LoopHealth _health = new("bus-membership");
     private long _listeningSince = long.MaxValue;
     private long _lastAnnounceCall = long.MinValue;
     private int _disposed;
@@ -43,6 +44,9 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
     /// announces only its id.</summary>
     public Func<NodeAnnouncement>? Describe { get; set; }
 
+    /// <summary>The loop that hears and announces the nodes; reported with the node's loops (<see cref="NodeStorage.Loops"/>).</summary>
+    public LoopHealth Health => _health;
+
     /// <summary>Every node heard from since this node started (itself included, once it announced), with what it said last.</summary>
     public IReadOnlyList<ClusterMember> Members()
     {
@@ -58,7 +62,9 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
     public static BusMembership Start(BusOptions options, string nodeId, ILogger logger, TimeProvider time)
     {
         var membership = new BusMembership(options, nodeId, logger, time);
-        membership._loop = Task.Run(() => membership.RunAsync(membership._stopping.Token), CancellationToken.None);
+        membership._loop = Task.Run(
+            () => membership._health.RunAsync(() => membership.RunAsync(membership._stopping.Token), ex => LogLoopFailed(logger, ex)),
+            CancellationToken.None);
         return membership;
     }
 
@@ -153,6 +159,8 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
                 await channel.BasicPublishAsync(_options.MembersExchange, string.Empty, body, cancellationToken).ConfigureAwait(false);
             }
 
+            _health.Progressed(_time);
+
             await Task.WhenAny(timer.WaitForNextTickAsync(cancellationToken).AsTask(), closed).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -181,6 +189,9 @@ public sealed partial class BusMembership : IClusterMembership, IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _stopping.Dispose();
     }
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Critical, Message = "The bus-membership loop stopped on an error; the node is unhealthy and must be restarted")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Cannot hear the other nodes over the message bus ({Reason}); trying again")]
     private static partial void LogMembershipUnavailable(ILogger logger, string reason);

@@ -10,6 +10,18 @@ public sealed class BusOptions
     /// that answers, and to another when it fails. User, password and vhost come from the first.</summary>
     public IList<Uri> Brokers { get; } = [];
 
+    /// <summary>For <c>amqps://</c> brokers whose certificates a private CA issues: a PEM file of that CA's certificates;
+    /// only they are then trusted for the brokers, and the broker's name must still match its certificate. Default: the
+    /// machine's trust store.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>A PEM client certificate to present to brokers that ask for one (with <see cref="ClientKeyFile"/>), for
+    /// RabbitMQ's <c>verify_peer</c> with <c>fail_if_no_peer_cert</c>. Default: none.</summary>
+    public string? ClientCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="ClientCertificateFile"/>.</summary>
+    public string? ClientKeyFile { get; set; }
+
     /// <summary>The stream queue that is the cluster's change log. Every node of a cluster names the same one.</summary>
     public string StreamName { get; set; } = "roster.log";
 

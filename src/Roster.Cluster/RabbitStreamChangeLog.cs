@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Roster.Core.Log;
 using Roster.Core.Log.Stream;
+using Roster.Core.Node;
 
 namespace Roster.Cluster;
 
@@ -51,6 +52,8 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
     private StreamPublisher? _publisher;
     private Task _publisherLoop = Task.CompletedTask;
     private Task _barrierLoop = Task.CompletedTask;
+    private readonly LoopHealth _publisherHealth = new("bus-publisher");
+    private readonly LoopHealth _barrierHealth = new("bus-barriers");
     private long _nextBatchId;
     private int _readerConnected;
     private long _readerLostAt;
@@ -83,6 +86,10 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
     public TimeSpan? NotReadingFor =>
         Volatile.Read(ref _readerLostAt) is var lostAt && lostAt != 0 ? _time.GetElapsedTime(lostAt) : null;
 
+    /// <summary>The log's own loops: the publisher connection's keeper and the barrier publisher. One that stops on an
+    /// error is reported with the node's loops (<see cref="NodeStorage.Loops"/>) and makes the node unhealthy.</summary>
+    public IReadOnlyList<LoopHealth> Loops => [_publisherHealth, _barrierHealth];
+
     /// <summary>Connections to the bus opened again after one was lost (publisher and reader).</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
@@ -96,8 +103,12 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
         var log = new RabbitStreamChangeLog(options, nodeId, logger, time);
-        log._publisherLoop = Task.Run(() => log.RunPublisherAsync(log._stopping.Token), CancellationToken.None);
-        log._barrierLoop = Task.Run(() => log.RunBarriersAsync(log._stopping.Token), CancellationToken.None);
+        log._publisherLoop = Task.Run(
+            () => log._publisherHealth.RunAsync(() => log.RunPublisherAsync(log._stopping.Token), ex => LogLoopFailed(logger, ex, "bus-publisher")),
+            CancellationToken.None);
+        log._barrierLoop = Task.Run(
+            () => log._barrierHealth.RunAsync(() => log.RunBarriersAsync(log._stopping.Token), ex => LogLoopFailed(logger, ex, "bus-barriers")),
+            CancellationToken.None);
         try
         {
             log._registryId = await log.ResolveRegistryIdAsync(cancellationToken).ConfigureAwait(false);
@@ -307,6 +318,7 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
                         ?? throw new LogUnavailableException("The message bus is unreachable.");
                     var barrier = new StreamMessage(_origin, batchId, []) { RegistryId = _registryId };
                     await publisher.PublishAsync(StreamMessageCodec.Encode(barrier), _options.ConfirmTimeout, _time).ConfigureAwait(false);
+                    _barrierHealth.Progressed(_time);
                 }
                 catch (LogUnavailableException unavailable)
                 {
@@ -357,6 +369,7 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
 
                 everConnected = true;
                 LogPublisherConnected(_logger, publisher.Broker);
+                _publisherHealth.Progressed(_time);
                 Volatile.Write(ref _publisher, publisher);
                 _firstConnection.TrySetResult();
                 string reason;
@@ -458,6 +471,9 @@ public sealed partial class RabbitStreamChangeLog : IChangeLog
 
         _stopping.Dispose();
     }
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Critical, Message = "The {Loop} loop stopped on an error; the node is unhealthy and must be restarted")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception, string loop);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Joined the cluster on stream {Stream}: registry id {RegistryId}")]
     private static partial void LogJoined(ILogger logger, string stream, string registryId);

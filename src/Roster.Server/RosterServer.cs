@@ -43,6 +43,7 @@ public static class RosterServer
         }
 
         var tls = roster.GetSection("Tls").Get<TlsOptions>() ?? new TlsOptions();
+        Roster.Cluster.BusTls.Validate(roster.GetSection("Cluster").Get<Roster.Cluster.BusOptions>() ?? new Roster.Cluster.BusOptions());
         if (tls.Enabled)
         {
             // Read once at start: a wrong file stops the node with the setting's name.

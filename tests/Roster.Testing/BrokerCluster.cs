@@ -32,6 +32,21 @@ public sealed class BrokerCluster : IAsyncDisposable
     /// <summary>The brokers' AMQP addresses, in node order.</summary>
     public IReadOnlyList<Uri> Addresses => _brokers.Select(b => b.Address).ToList();
 
+    /// <summary>The brokers' TLS listeners (<c>amqps://</c>), whose certificate <see cref="CaFile"/> issued; empty for
+    /// brokers this fixture did not start.</summary>
+    public IReadOnlyList<Uri> TlsAddresses => _brokers.Where(b => b.TlsAddress is not null).Select(b => b.TlsAddress!).ToList();
+
+    /// <summary>The PEM CA certificate that issued the brokers' TLS certificates (and can issue client ones).</summary>
+    public string? CaFile { get; private init; }
+
+    /// <summary>That CA, with its key, to issue client certificates in a test.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Ca { get; private init; }
+
+    /// <summary>The names of the TLS client certificates of the connections broker <paramref name="index"/> has now
+    /// (<c>rabbitmqctl list_connections peer_cert_subject</c>; empty lines for connections without one).</summary>
+    public async Task<IReadOnlyList<string>> ConnectionCertificatesAsync(int index) =>
+        (await CtlAsync(_brokers[index], "list_connections", "--silent", "peer_cert_subject")).Split('\n', StringSplitOptions.TrimEntries).ToList();
+
     /// <summary>The PIDs of the brokers running now (for their CPU time).</summary>
     public IReadOnlyList<int> Pids => _brokers.Where(b => b.Pid is not null).Select(b => b.Pid!.Value).ToList();
 
@@ -62,22 +77,43 @@ public sealed class BrokerCluster : IAsyncDisposable
         File.SetUnixFileMode(cookie, UnixFileMode.UserRead);
         await File.WriteAllTextAsync(Path.Combine(directory, "enabled_plugins"), "[].");
 
-        var ports = FreePorts(1 + (2 * size));
+        var ports = FreePorts(1 + (3 * size));
         var epmdPort = ports[0];
         var brokers = Enumerable.Range(0, size)
-            .Select(i => new Broker($"roster{i + 1}@localhost", new Uri($"amqp://guest:guest@127.0.0.1:{ports[1 + i]}"), ports[1 + size + i], Path.Combine(directory, $"broker{i + 1}")))
+            .Select(i => new Broker(
+                $"roster{i + 1}@localhost",
+                new Uri($"amqp://guest:guest@127.0.0.1:{ports[1 + i]}"),
+                ports[1 + size + i],
+                Path.Combine(directory, $"broker{i + 1}"),
+                new Uri($"amqps://guest:guest@127.0.0.1:{ports[1 + (2 * size) + i]}")))
             .ToArray();
-        await File.WriteAllLinesAsync(
-            Path.Combine(directory, "rabbitmq.conf"),
-            [
-                "cluster_formation.peer_discovery_backend = classic_config",
-                .. brokers.Select((b, i) => $"cluster_formation.classic_config.nodes.{i + 1} = {b.Name}"),
-                "log.console = false",
-                "log.file.level = warning",
-            ]);
+
+        // Every broker also listens for TLS, with a certificate from a CA made here; it asks clients for a certificate
+        // (verify_peer) and takes them without one.
+        var ca = TestCertificates.NewCa("Roster test brokers CA");
+        var caFile = TestCertificates.Write(directory, "ca", ca);
+        var (certificateFile, keyFile) = TestCertificates.Write(directory, "broker", TestCertificates.Issue(ca, "127.0.0.1", serverAuth: true));
+        foreach (var broker in brokers)
+        {
+            Directory.CreateDirectory(broker.Directory);
+            await File.WriteAllLinesAsync(
+                Path.Combine(broker.Directory, "rabbitmq.conf"),
+                [
+                    "cluster_formation.peer_discovery_backend = classic_config",
+                    .. brokers.Select((b, i) => $"cluster_formation.classic_config.nodes.{i + 1} = {b.Name}"),
+                    "log.console = false",
+                    "log.file.level = warning",
+                    $"listeners.ssl.default = 127.0.0.1:{broker.TlsAddress!.Port}",
+                    $"ssl_options.cacertfile = {caFile}",
+                    $"ssl_options.certfile = {certificateFile}",
+                    $"ssl_options.keyfile = {keyFile}",
+                    "ssl_options.verify = verify_peer",
+                    "ssl_options.fail_if_no_peer_cert = false",
+                ]);
+        }
 
         var epmd = Start("epmd", ["-address", "127.0.0.1", "-port", epmdPort.ToString(System.Globalization.CultureInfo.InvariantCulture)], directory, epmdPort, null);
-        var cluster = new BrokerCluster(directory, epmd, epmdPort, brokers);
+        var cluster = new BrokerCluster(directory, epmd, epmdPort, brokers) { CaFile = caFile, Ca = ca };
         try
         {
             await Task.WhenAll(brokers.Select(cluster.StartBrokerAsync));
@@ -155,7 +191,7 @@ public sealed class BrokerCluster : IAsyncDisposable
             ["RABBITMQ_NODE_IP_ADDRESS"] = "127.0.0.1",
             ["RABBITMQ_NODE_PORT"] = broker.Address.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RABBITMQ_DIST_PORT"] = broker.DistPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["RABBITMQ_CONFIG_FILE"] = Path.Combine(_directory, "rabbitmq.conf"),
+            ["RABBITMQ_CONFIG_FILE"] = Path.Combine(broker.Directory, "rabbitmq.conf"),
             ["RABBITMQ_ENABLED_PLUGINS_FILE"] = Path.Combine(_directory, "enabled_plugins"),
             ["RABBITMQ_MNESIA_BASE"] = Path.Combine(broker.Directory, "mnesia"),
             ["RABBITMQ_LOG_BASE"] = Path.Combine(broker.Directory, "log"),
@@ -255,8 +291,10 @@ public sealed class BrokerCluster : IAsyncDisposable
         }
     }
 
-    private sealed class Broker(string name, Uri address, int distPort, string directory)
+    private sealed class Broker(string name, Uri address, int distPort, string directory, Uri? tlsAddress = null)
     {
+        public Uri? TlsAddress { get; } = tlsAddress;
+
         public string Name { get; } = name;
 
         public Uri Address { get; } = address;

@@ -85,7 +85,19 @@ public sealed class RosterProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Uri address;
+            try
+            {
+                address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException)
+            {
+                lock (lines)
+                {
+                    throw new TimeoutException("roster did not listen within 30 s; it printed:\n" + string.Join('\n', lines.TakeLast(40)));
+                }
+            }
+
             var roster = new RosterProcess(process, address, lines) { HealthAddress = healthAddress.Task.IsCompletedSuccessfully ? await healthAddress.Task : null };
             await roster.WaitReadyAsync();
             return roster;

@@ -46,4 +46,24 @@ public sealed class LoopHealth(string name)
         Volatile.Write(ref _error, $"{error.GetType().Name}: {error.Message}");
         Volatile.Write(ref _state, (int)LoopState.Faulted);
     }
+
+    /// <summary>
+    /// Runs <paramref name="loop"/> as this loop: running while it runs, stopped when it returns, faulted (with
+    /// <paramref name="onFault"/> called, to log it at Critical) when it throws. For loops outside the node (a cluster's
+    /// bus connections) that the node reports with its own through <see cref="NodeStorage.Loops"/>.
+    /// </summary>
+    internal async Task RunAsync(Func<Task> loop, Action<Exception> onFault)
+    {
+        Started();
+        try
+        {
+            await loop().ConfigureAwait(false);
+            Stopped();
+        }
+        catch (Exception ex)
+        {
+            Faulted(ex);
+            onFault(ex);
+        }
+    }
 }

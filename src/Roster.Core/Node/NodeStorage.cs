@@ -38,10 +38,15 @@ public sealed partial class NodeStorage : IAsyncDisposable
     /// <paramref name="identity"/> names the cluster's registry and this node, and <paramref name="membership"/>
     /// tells which nodes are alive (without it, a silent node's leases are never adopted). With
     /// <paramref name="latest"/> the node starts from that checkpoint and reads the log after it; with
-    /// <paramref name="checkpoints"/> it saves checkpoints there.</summary>
+    /// <paramref name="checkpoints"/> it saves checkpoints there. <paramref name="loops"/> are the loops the log and the
+    /// membership run (publisher, barriers, membership): one that faults makes the node unhealthy as its own would.</summary>
     public static NodeStorage ForCluster(
-        IChangeLog log, RegistryIdentity identity, IClusterMembership? membership = null, ICheckpointStore? checkpoints = null, Checkpoint? latest = null) =>
-        new(log, checkpoints, latest, identity, null) { Membership = membership };
+        IChangeLog log, RegistryIdentity identity, IClusterMembership? membership = null, ICheckpointStore? checkpoints = null, Checkpoint? latest = null,
+        IReadOnlyList<LoopHealth>? loops = null) =>
+        new(log, checkpoints, latest, identity, null) { Membership = membership, Loops = loops ?? [] };
+
+    /// <summary>Loops the storage runs beside the node's own (a cluster's bus connections); none for a single node.</summary>
+    public IReadOnlyList<LoopHealth> Loops { get; private init; } = [];
 
     /// <summary>Which nodes of the cluster are alive; null for a single node.</summary>
     public IClusterMembership? Membership { get; private init; }

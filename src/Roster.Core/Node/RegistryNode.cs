@@ -92,14 +92,15 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     /// <summary>True once the node has applied the whole log it found at start. Before that it serves
     /// no watches and accepts no writes: an unready node pushing a partial list empties clients' lists.</summary>
-    public bool IsReady => _ready.Task.IsCompleted && _fault is null;
+    public bool IsReady => _ready.Task.IsCompleted && Fault is null;
 
     /// <summary>Why the node is unhealthy (one of its loops stopped on an error); null while it is healthy.
     /// An unhealthy node accepts no writes and reports not ready: a restart is needed.</summary>
-    public string? Fault => Volatile.Read(ref _fault);
+    public string? Fault => Volatile.Read(ref _fault) ?? StorageLoopFault();
 
-    /// <summary>The node's loops, each with its state and last progress (for the debug dump).</summary>
-    public IReadOnlyList<LoopHealth> Loops => [_applierHealth, _appenderHealth, _expiryHealth, _keepAliveHealth, _catchUpHealth];
+    /// <summary>The node's loops and its storage's (a cluster's bus connections), each with its state and last progress
+    /// (for the debug dump).</summary>
+    public IReadOnlyList<LoopHealth> Loops => [_applierHealth, _appenderHealth, _expiryHealth, _keepAliveHealth, _catchUpHealth, .. _storage.Loops];
 
     private readonly LoopHealth _applierHealth = new("applier");
     private readonly LoopHealth _appenderHealth = new("appender");
@@ -642,6 +643,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Interlocked.CompareExchange(ref _fault, $"the {health.Name} loop stopped: {ex.Message}", null);
             LogLoopFailed(_logger, ex, health.Name);
         }
+    }
+
+    private string? StorageLoopFault()
+    {
+        foreach (var loop in _storage.Loops)
+        {
+            if (loop.State == LoopState.Faulted)
+            {
+                return $"the {loop.Name} loop stopped: {loop.Error}";
+            }
+        }
+
+        return null;
     }
 
     private void MarkReady()

@@ -109,7 +109,8 @@ internal sealed class RegistryNodeHost(
         _membership = BusMembership.Start(cluster.Value, nodeId, logger, time);
         var latest = await LoadClusterCheckpointAsync(ClusterLog.RegistryId, cancellationToken).ConfigureAwait(false);
         var checkpoints = new StreamCheckpointStore(cluster.Value, ClusterLog.RegistryId, () => IsCheckpointWriter(nodeId), logger);
-        var nodeStorage = NodeStorage.ForCluster(ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership, checkpoints, latest);
+        var nodeStorage = NodeStorage.ForCluster(
+            ClusterLog, new RegistryIdentity(ClusterLog.RegistryId, nodeId), _membership, checkpoints, latest, [.. ClusterLog.Loops, _membership.Health]);
         var node = await RegistryNode.StartAsync(nodeStorage, nodeOptions.Value, time, logger, cancellationToken).ConfigureAwait(false);
         _node = node;
         _membership.Describe = Describe;

@@ -25,7 +25,7 @@ internal static class ServeCommand
         };
         var cluster = new Option<string?>("--cluster")
         {
-            Description = "Run a node of a cluster: the AMQP addresses of the RabbitMQ brokers, comma-separated (amqp://127.0.0.1:5672,...). Same as Roster:Cluster:Brokers.",
+            Description = "Run a node of a cluster: the AMQP addresses of the RabbitMQ brokers, comma-separated (amqp://127.0.0.1:5672,...; amqps:// for TLS, see Roster:Cluster:CaFile). Same as Roster:Cluster:Brokers.",
         };
         var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve HTTPS with this PEM certificate (and chain). Same as Roster:Tls:CertificateFile." };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The PEM private key of --tls-cert. Same as Roster:Tls:KeyFile." };
@@ -115,7 +115,8 @@ internal static class ServeCommand
                 await parse.InvocationConfiguration.Error.WriteLineAsync("error: " + unknown.Message).ConfigureAwait(false);
                 return RosterCommandLine.BadArguments;
             }
-            catch (InvalidOperationException tlsProblem) when (tlsProblem.Message.StartsWith("Roster:Tls", StringComparison.Ordinal))
+            catch (InvalidOperationException tlsProblem)
+                when (tlsProblem.Message.StartsWith("Roster:Tls", StringComparison.Ordinal) || tlsProblem.Message.StartsWith("Roster:Cluster:", StringComparison.Ordinal))
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync("error: " + tlsProblem.Message).ConfigureAwait(false);
                 return RosterCommandLine.BadArguments;

@@ -22,10 +22,10 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task ClientsTrustingTheCa_Connect_WhilePlainHttpAndAnotherCa_AreRefused()
     {
-        var ca = Pki.NewCa("Roster test CA");
-        var (certFile, keyFile) = Write("server", Pki.Issue(ca, "127.0.0.1", serverAuth: true));
+        var ca = TestCertificates.NewCa("Roster test CA");
+        var (certFile, keyFile) = Write("server", TestCertificates.Issue(ca, "127.0.0.1", serverAuth: true));
         var caFile = Write("ca", ca);
-        var otherCaFile = Write("other-ca", Pki.NewCa("Somebody else's CA"));
+        var otherCaFile = Write("other-ca", TestCertificates.NewCa("Somebody else's CA"));
         await using var app = RosterServer.Build(["--urls=https://127.0.0.1:0", "--Roster:Storage:InMemory=true", $"--Roster:Tls:CertificateFile={certFile}", $"--Roster:Tls:KeyFile={keyFile}"]);
         await app.StartAsync();
         var address = new Uri(app.Urls.Single());
@@ -76,11 +76,11 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task WithAClientCa_OnlyClientsWithACertificateItIssued_GetIn()
     {
-        var ca = Pki.NewCa("Roster test CA");
-        var clientCa = Pki.NewCa("Roster clients CA");
-        var (certFile, keyFile) = Write("server", Pki.Issue(ca, "127.0.0.1", serverAuth: true));
-        var (goodCert, goodKey) = Write("good-client", Pki.Issue(clientCa, "orders-service", serverAuth: false));
-        var (strangerCert, strangerKey) = Write("stranger", Pki.Issue(Pki.NewCa("Another CA"), "stranger", serverAuth: false));
+        var ca = TestCertificates.NewCa("Roster test CA");
+        var clientCa = TestCertificates.NewCa("Roster clients CA");
+        var (certFile, keyFile) = Write("server", TestCertificates.Issue(ca, "127.0.0.1", serverAuth: true));
+        var (goodCert, goodKey) = Write("good-client", TestCertificates.Issue(clientCa, "orders-service", serverAuth: false));
+        var (strangerCert, strangerKey) = Write("stranger", TestCertificates.Issue(TestCertificates.NewCa("Another CA"), "stranger", serverAuth: false));
         var caFile = Write("ca", ca);
         await using var app = RosterServer.Build(
         [
@@ -109,7 +109,7 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public void AMissingKey_StopsTheNodeAtStart_NamingTheSetting()
     {
-        var (certFile, _) = Write("server", Pki.Issue(Pki.NewCa("CA"), "127.0.0.1", serverAuth: true));
+        var (certFile, _) = Write("server", TestCertificates.Issue(TestCertificates.NewCa("CA"), "127.0.0.1", serverAuth: true));
 
         var refused = Assert.Throws<InvalidOperationException>(() => RosterServer.Build(["--urls=https://127.0.0.1:0", "--Roster:Storage:InMemory=true", $"--Roster:Tls:CertificateFile={certFile}"]));
 
@@ -123,52 +123,8 @@ public sealed class TlsTests : IDisposable
         return new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    private string Write(string name, X509Certificate2 certificate)
-    {
-        var path = Path.Combine(_directory, name + ".pem");
-        File.WriteAllText(path, certificate.ExportCertificatePem());
-        return path;
-    }
+    private string Write(string name, X509Certificate2 certificate) => TestCertificates.Write(_directory, name, certificate);
 
-    private (string Certificate, string Key) Write(string name, (X509Certificate2 Certificate, ECDsa Key) issued)
-    {
-        var key = Path.Combine(_directory, name + ".key");
-        File.WriteAllText(key, issued.Key.ExportPkcs8PrivateKeyPem());
-        return (Write(name, issued.Certificate), key);
-    }
-
-    /// <summary>A CA and the certificates it issues, made in memory (ECDSA P-256).</summary>
-    private static class Pki
-    {
-        public static X509Certificate2 NewCa(string name)
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-            return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        }
-
-        public static (X509Certificate2 Certificate, ECDsa Key) Issue(X509Certificate2 ca, string subject, bool serverAuth)
-        {
-            var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256);
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-                [new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], false));
-            if (serverAuth)
-            {
-                var names = new SubjectAlternativeNameBuilder();
-                names.AddIpAddress(IPAddress.Loopback);
-                names.AddDnsName("localhost");
-                request.CertificateExtensions.Add(names.Build());
-            }
-
-            var serial = RandomNumberGenerator.GetBytes(8);
-            using var caKey = ca.GetECDsaPrivateKey()!;
-            var issued = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddMinutes(-4), DateTimeOffset.UtcNow.AddHours(12), serial);
-            return (issued, key);
-        }
-    }
+    private (string Certificate, string Key) Write(string name, (X509Certificate2 Certificate, ECDsa Key) issued) =>
+        TestCertificates.Write(_directory, name, issued);
 }
