@@ -647,11 +647,13 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     private string? StorageLoopFault()
     {
-        foreach (var loop in _storage.Loops)
+        // Read on every readiness check: an indexed loop allocates no enumerator.
+        var loops = _storage.Loops;
+        for (var i = 0; i < loops.Count; i++)
         {
-            if (loop.State == LoopState.Faulted)
+            if (loops[i].State == LoopState.Faulted)
             {
-                return $"the {loop.Name} loop stopped: {loop.Error}";
+                return $"the {loops[i].Name} loop stopped: {loops[i].Error}";
             }
         }
 
