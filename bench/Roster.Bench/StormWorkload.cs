@@ -72,6 +72,32 @@ internal static class StormWorkload
         Directory.Delete(directory, recursive: true);
     }
 
+    /// <summary>What turning a registration away costs the node: every PUT is shed (an admission bound of one request),
+    /// 64 wrk connections send them, and the node's CPU is divided by the answers.</summary>
+    public static async Task ShedCostAsync(int seconds)
+    {
+        Console.WriteLine($"shed: the node's CPU per registration turned away (503 overloaded), 64 connections, {seconds} s");
+        var script = FindUp(Path.Combine("bench", "wrk", "storm.lua"));
+        if (!File.Exists("/usr/bin/wrk") || script is null)
+        {
+            Console.WriteLine("  skipped: needs /usr/bin/wrk (apt-get install wrk) and bench/wrk/storm.lua");
+            return;
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), "roster-bench-" + Guid.NewGuid().ToString("N"));
+        var (server, _) = await ServerProcess.StartAsync(directory, "--Roster:Admission:MaxConcurrentRequests=1");
+        await using (server)
+        {
+            await RunWrkAsync(script, server.Address, 64, 3, "warm");
+            var cpu = server.CpuTime();
+            var shed = await RunWrkAsync(script, server.Address, 64, seconds, "s");
+            var serverCpu = server.CpuTime() - cpu;
+            Console.WriteLine($"  {shed.Shed / (double)seconds:N0} answers/s shed, {shed.Accepted} acknowledged; server CPU {serverCpu.TotalMicroseconds / shed.Shed:0.0} µs per answer, {serverCpu / TimeSpan.FromSeconds(seconds):0.00} cores; latency {shed.Latency}");
+        }
+
+        Directory.Delete(directory, recursive: true);
+    }
+
     private sealed record WrkResult(long Accepted, long Shed, long Other, long Errors, string Latency);
 
     private static async Task<WrkResult> RunWrkAsync(string script, Uri address, int connections, int seconds, string prefix)

@@ -10,6 +10,28 @@ internal static class Problems
 {
     private const string TypeBase = "https://roster.dev/problems/";
 
+    /// <summary>The body of admission control's 503 for each Retry-After it asks (1 to 5 s), encoded once: turning a
+    /// request away must cost the node as little as it can, since a storm's excess is what it cannot afford.</summary>
+    private static readonly byte[][] OverloadedBodies = [.. Enumerable.Range(1, 5).Select(seconds => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+        new ApiProblem(TypeBase + "overloaded", "Overloaded", StatusCodes.Status503ServiceUnavailable,
+            $"The node is over its admission bounds (Roster:Admission) and takes no more of these requests now; retry after {seconds} s.", null),
+        ApiJsonContext.Default.ApiProblem))];
+
+    private static readonly string[] RetryAfterSeconds = ["1", "2", "3", "4", "5"];
+
+    /// <summary>Answers 503 <c>overloaded</c> with <c>Retry-After: <paramref name="retryAfterSeconds"/></c> (1 to 5) from
+    /// bytes encoded at start: no formatting, no serializing.</summary>
+    public static ValueTask<System.IO.Pipelines.FlushResult> WriteOverloadedAsync(HttpContext context, int retryAfterSeconds)
+    {
+        var index = Math.Clamp(retryAfterSeconds, 1, 5) - 1;
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        response.Headers.RetryAfter = RetryAfterSeconds[index];
+        response.ContentType = "application/problem+json";
+        response.ContentLength = OverloadedBodies[index].Length;
+        return response.BodyWriter.WriteAsync(OverloadedBodies[index], context.RequestAborted);
+    }
+
     public static IResult Invalid(FieldError error) =>
         Result(StatusCodes.Status400BadRequest, "invalid-field", "Invalid field", error.Message, error.Field);
 

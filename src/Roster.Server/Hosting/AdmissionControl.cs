@@ -59,9 +59,7 @@ internal sealed class AdmissionControl(Microsoft.Extensions.Options.IOptions<Adm
 
                 // The busier, the longer the wait asked for (1 to 5 s); the SDK spreads its return over as long again.
                 var retryAfter = Math.Clamp((int)Math.Ceiling(load * 2), 1, 5);
-                await Problems.Result(StatusCodes.Status503ServiceUnavailable, "overloaded", "Overloaded",
-                    $"The node is at {load:P0} of its admission bounds (Roster:Admission) and takes no more of these requests now; retry after {retryAfter} s.",
-                    null, retryAfter).ExecuteAsync(context).ConfigureAwait(false);
+                await Problems.WriteOverloadedAsync(context, retryAfter).ConfigureAwait(false);
                 return;
             }
 
