@@ -179,6 +179,7 @@ public static class RosterServer
         LeaseEndpoints.Map(api);
         WatchEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        PrometheusEndpoints.Map(api);
         DebugEndpoints.Map(api);
         StatusEndpoints.Map(app);
         ClusterEndpoints.Map(app);
