@@ -68,10 +68,12 @@ public sealed class ApiFuzzTests(ITestOutputHelper output)
         (1, Gen.Select(Name, Gen.OneOf("since=-1", "since=abc", "since=99999999999", "service=&since=", "since=1.5"), (ns, query) => (HttpMethod.Get, $"/api/v1/namespaces/{Escape(ns)}/watch?{query}"))),
         (1, Gen.Select(Name, Name, Gen.OneOf("", "-1", "0", "abc", "10001", "5"), (ns, service, number) =>
             (HttpMethod.Get, $"/api/v1/audit?namespace={Uri.EscapeDataString(ns)}&service={Uri.EscapeDataString(service)}&since={number}&limit={number}"))),
+        (1, Gen.Select(Name, Name, Gen.OneOf("namespace={0}", "namespace={0}&service={1}", "service={1}", "", "namespace="), (ns, service, query) =>
+            (HttpMethod.Get, "/api/v1/prometheus/targets?" + string.Format(System.Globalization.CultureInfo.InvariantCulture, query, Uri.EscapeDataString(ns), Uri.EscapeDataString(service))))),
         (2, Gen.Select(
             Gen.OneOf(HttpMethod.Get, HttpMethod.Put, HttpMethod.Post, HttpMethod.Patch, HttpMethod.Delete, HttpMethod.Head, HttpMethod.Options),
             Gen.OneOf("/api/v1/namespaces", "/api/v1/leases/renew", "/api/v1/status", "/api/v1/cluster", "/healthz", "/readyz", "/metrics", "/", "/ui/app.js",
-                "/api/v1/nothing", "/api/v2/namespaces", "/api/v1/namespaces/prod/services/orders/instances", "/api/v1/audit"),
+                "/api/v1/nothing", "/api/v2/namespaces", "/api/v1/namespaces/prod/services/orders/instances", "/api/v1/audit", "/api/v1/prometheus/targets"),
             (method, path) => (method, path))));
 
     private static readonly Gen<string?> ContentType = Gen.Frequency(
