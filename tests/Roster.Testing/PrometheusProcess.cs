@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Roster.Compat.Tests;
+namespace Roster.Testing;
 
 /// <summary>
 /// Debian's Prometheus server as a process on 127.0.0.1, with a configuration and a data directory of its own; stopped
 /// by its PID when disposed.
 /// </summary>
-internal sealed class PrometheusProcess : IAsyncDisposable
+public sealed class PrometheusProcess : IAsyncDisposable
 {
     private const string Binary = "/usr/bin/prometheus";
     private readonly Process _process;
