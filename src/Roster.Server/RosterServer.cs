@@ -82,6 +82,7 @@ public static class RosterServer
         builder.Services.AddTelemetryExport(roster.GetSection("Telemetry"));
         builder.Services.AddSingleton<BadInputLog>();
         builder.Services.Configure<AdmissionOptions>(roster.GetSection("Admission"));
+        builder.Services.Configure<ConsulOptions>(roster.GetSection("Consul"));
         builder.Services.AddSingleton<AdmissionControl>();
         builder.Services.AddSingleton<RecentLogLines>();
         builder.Services.AddSingleton<ILoggerProvider>(services => services.GetRequiredService<RecentLogLines>());
@@ -183,6 +184,7 @@ public static class RosterServer
         DebugEndpoints.Map(api);
         StatusEndpoints.Map(app);
         ClusterEndpoints.Map(app);
+        ConsulEndpoints.Map(app);
         Roster.Server.Console.WebConsole.Map(app);
         return app;
     }

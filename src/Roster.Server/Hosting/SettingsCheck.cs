@@ -26,6 +26,7 @@ internal static class SettingsCheck
         ["Tls"] = [typeof(TlsOptions)],
         ["Admission"] = [typeof(AdmissionOptions)],
         ["Health"] = [typeof(HealthOptions)],
+        ["Consul"] = [typeof(Roster.Server.Api.ConsulOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>
