@@ -108,8 +108,10 @@ public sealed class WatchHub
     /// With <paramref name="since"/> inside the retained history the stream replays every change after
     /// it; otherwise (no <paramref name="since"/>, too old, or newer than this registry knows) it starts
     /// with a reset carrying the full current list. <paramref name="client"/> says who watches, for operators.
+    /// Without <paramref name="keepAlives"/> the subscription gets no keep-alive frames: a reader that only waits for
+    /// the next change (a Consul blocking query) is then never woken for nothing.
     /// </summary>
-    public WatchSubscription Subscribe(string @namespace, IEnumerable<string>? services, long? since, WatchClient? client = null)
+    public WatchSubscription Subscribe(string @namespace, IEnumerable<string>? services, long? since, WatchClient? client = null, bool keepAlives = true)
     {
         ArgumentNullException.ThrowIfNull(@namespace);
         var filter = services?.ToFrozenSet(StringComparer.Ordinal);
@@ -126,7 +128,10 @@ public sealed class WatchHub
                 ? _history.After(since!.Value, c => c.Namespace == @namespace && (filter is null || filter.Contains(c.Service)))
                 : [];
             var subscription = new WatchSubscription(
-                this, @namespace, filter, _queueCapacity, resumable ? null : state, backlog, _registryId, resumable ? since!.Value : 0, client);
+                this, @namespace, filter, _queueCapacity, resumable ? null : state, backlog, _registryId, resumable ? since!.Value : 0, client)
+            {
+                WantsKeepAlives = keepAlives,
+            };
             var current = _subscribers.TryGetValue(@namespace, out var list) ? list : [];
             _subscribers = _subscribers.SetItem(@namespace, current.Add(subscription));
             return subscription;
@@ -140,7 +145,10 @@ public sealed class WatchHub
         {
             foreach (var watcher in watchers)
             {
-                watcher.EnqueueKeepAlive();
+                if (watcher.WantsKeepAlives)
+                {
+                    watcher.EnqueueKeepAlive();
+                }
             }
         }
     }

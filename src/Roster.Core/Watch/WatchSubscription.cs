@@ -150,6 +150,9 @@ public sealed class WatchSubscription : IDisposable
         }
     }
 
+    /// <summary>Whether the hub's keep-alive rounds write to this subscription (set once, at subscription).</summary>
+    internal bool WantsKeepAlives { get; init; } = true;
+
     internal void EnqueueKeepAlive() => _queue.Writer.TryWrite(WatchFrame.KeepAlive);
 
     /// <summary>Ends the subscription with a reason. Returns false when it had already ended.</summary>

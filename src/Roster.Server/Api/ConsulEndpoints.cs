@@ -288,7 +288,7 @@ internal static class ConsulEndpoints
             return;
         }
 
-        using var subscription = node.Watches.Subscribe(ns, service is null ? null : [service], blocking.Index);
+        using var subscription = node.Watches.Subscribe(ns, service is null ? null : [service], blocking.Index, keepAlives: false);
         if (subscription.StartsWithReset || subscription.TakeStartFrames().Any(f => f.Revision > 0))
         {
             return;

@@ -84,6 +84,22 @@ public sealed class WatchHubTests
     }
 
     [Fact]
+    public void A_subscription_without_keep_alives_is_not_woken_by_them_but_gets_the_next_change()
+    {
+        var hub = NewHub();
+        Change(hub, "orders", 1);
+        using var waiting = hub.Subscribe("prod", ["orders"], since: 1, keepAlives: false);
+        Assert.Empty(waiting.TakeStartFrames());
+
+        hub.SendKeepAlives();
+        Assert.False(waiting.TryReadFrame(out _));
+
+        Change(hub, "orders", 2);
+        Assert.True(waiting.TryReadFrame(out var frame));
+        Assert.Equal(2, frame.Revision);
+    }
+
+    [Fact]
     public async Task KeepAlive_ReachesAnIdleWatcher_AsACommentWithoutRevision()
     {
         var hub = NewHub();
