@@ -185,6 +185,7 @@ public static class RosterServer
         StatusEndpoints.Map(app);
         ClusterEndpoints.Map(app);
         ConsulEndpoints.Map(app);
+        ConsulAgentEndpoints.Map(app);
         Roster.Server.Console.WebConsole.Map(app);
         return app;
     }

@@ -41,6 +41,7 @@ internal static class ConsulEndpoints
         consul.MapGet("/status/leader", Leader);
         consul.MapGet("/agent/self", AgentSelf);
         consul.MapGet("/catalog/services", CatalogServices);
+        consul.MapGet("/agent/services", AgentServices);
         consul.MapGet("/catalog/service/{service}", (string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IOptions<ConsulOptions> options) =>
             ServiceInstances(service, health: false, context, host, auth, options.Value));
         consul.MapGet("/health/service/{service}", (string service, HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IOptions<ConsulOptions> options) =>
@@ -73,6 +74,44 @@ internal static class ConsulEndpoints
             w.WriteNumber("Port"u8, context.Connection.LocalPort);
             w.WriteNumber("Status"u8, 1);
             w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>Every instance of the namespace by its id, as the agent that registered them would list them.</summary>
+    private static IResult AgentServices(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth, IOptions<ConsulOptions> options)
+    {
+        var ns = options.Value.Namespace;
+        if (Refuse(context, auth, ns) is { } refused)
+        {
+            return refused;
+        }
+
+        var state = host.Node.State;
+        state.Namespaces.TryGetValue(ns, out var nsState);
+        return Answer(context, state.Revision, w =>
+        {
+            w.WriteStartObject();
+            foreach (var service in nsState?.Services.Values ?? [])
+            {
+                foreach (var instance in service.Instances.Values)
+                {
+                    w.WriteStartObject(instance.Id);
+                    w.WriteString("ID"u8, instance.Id);
+                    w.WriteString("Service"u8, service.Name);
+                    WriteTags(w, "Tags"u8, instance);
+                    WriteMeta(w, "Meta"u8, instance);
+                    w.WriteString("Address"u8, instance.Registration.Address);
+                    w.WriteNumber("Port"u8, instance.Registration.Port);
+                    w.WriteStartObject("Weights"u8);
+                    w.WriteNumber("Passing"u8, instance.EffectiveWeight);
+                    w.WriteNumber("Warning"u8, 1);
+                    w.WriteEndObject();
+                    w.WriteString("Datacenter"u8, options.Value.Datacenter);
+                    w.WriteEndObject();
+                }
+            }
+
             w.WriteEndObject();
         });
     }
@@ -139,7 +178,7 @@ internal static class ConsulEndpoints
             w.WriteStartArray();
             foreach (var instance in instances)
             {
-                var passing = !instance.Operator.Drained && !instance.Operator.Disabled;
+                var passing = !instance.Operator.Drained && !instance.Operator.Disabled && !ConsulAgentEndpoints.IsCritical(instance);
                 if (passingOnly && !passing)
                 {
                     continue;
@@ -210,7 +249,8 @@ internal static class ConsulEndpoints
         w.WriteString("CheckID"u8, "service:" + instance.Id);
         w.WriteString("Name"u8, $"Service '{service}' check");
         w.WriteString("Status"u8, passing ? "passing" : "critical");
-        w.WriteString("Output"u8, passing ? "registered in Roster" : instance.Operator.Drained ? "drained in Roster" : "disabled in Roster");
+        w.WriteString("Output"u8, passing ? "registered in Roster"
+            : instance.Operator.Drained ? "drained in Roster" : instance.Operator.Disabled ? "disabled in Roster" : "TTL check reported failing");
         w.WriteString("ServiceID"u8, instance.Id);
         w.WriteString("ServiceName"u8, service);
         w.WriteEndObject();
@@ -233,7 +273,7 @@ internal static class ConsulEndpoints
         return [];
     }
 
-    private static void WriteTags(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
+    internal static void WriteTags(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
     {
         w.WriteStartArray(name);
         foreach (var tag in Tags(instance))
@@ -244,10 +284,19 @@ internal static class ConsulEndpoints
         w.WriteEndArray();
     }
 
-    private static void WriteMeta(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
+    /// <summary>The instance's metadata but the entries Roster keeps for Consul (<c>tags</c>, the check's state).</summary>
+    internal static void WriteMeta(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
     {
-        w.WritePropertyName(name);
-        w.WriteRawValue(instance.Registration.Metadata.Utf8Json, skipInputValidation: true);
+        w.WriteStartObject(name);
+        foreach (var (key, value) in ConsulAgentEndpoints.ReadMetadata(instance.Registration.Metadata))
+        {
+            if (key is not ("tags" or ConsulAgentEndpoints.CheckStateKey))
+            {
+                w.WriteString(key, value);
+            }
+        }
+
+        w.WriteEndObject();
     }
 
     private readonly record struct Blocking(long Index, TimeSpan Wait);
@@ -316,8 +365,11 @@ internal static class ConsulEndpoints
         }
     }
 
-    /// <summary>Consul clients send their token as <c>X-Consul-Token</c> (or <c>?token=</c>); Roster reads bearer tokens.</summary>
-    private static IResult? Refuse(HttpContext context, TokenAuthorizer auth, string ns)
+    /// <summary>Consul clients send their token as <c>X-Consul-Token</c> (or <c>?token=</c>); Roster reads bearer tokens.
+    /// Refused: 403 with Consul's words.</summary>
+    internal static IResult? Refuse(HttpContext context, TokenAuthorizer auth, string ns) => Refuse(context, auth, ns, write: false, out _);
+
+    internal static IResult? Refuse(HttpContext context, TokenAuthorizer auth, string ns, bool write, out Roster.Core.Log.WriteAuthor? author)
     {
         var headers = context.Request.Headers;
         if (headers.Authorization.Count == 0)
@@ -329,7 +381,9 @@ internal static class ConsulEndpoints
             }
         }
 
-        return auth.Admit(context, ns, write: false, null) is IStatusCodeHttpResult { StatusCode: { } status }
+        author = null;
+        var refused = write ? auth.AdmitChange(context, ns, null, out author) : auth.Admit(context, ns, write: false, null);
+        return refused is IStatusCodeHttpResult { StatusCode: { } status }
             ? Results.Text(status == StatusCodes.Status401Unauthorized ? "ACL not found\n" : "Permission denied\n", statusCode: status == StatusCodes.Status401Unauthorized ? StatusCodes.Status403Forbidden : status)
             : null;
     }
