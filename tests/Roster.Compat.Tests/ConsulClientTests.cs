@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using System.Threading.Channels;
 
 namespace Roster.Compat.Tests;
 
@@ -13,8 +12,6 @@ namespace Roster.Compat.Tests;
 /// </summary>
 public sealed class ConsulClientTests : IAsyncLifetime
 {
-    // The scripts and their node_modules (eng/install-node-clients.sh) stay in the source tree: found from the output folder.
-    private static readonly string Clients = FindUp(Path.Combine("tests", "Roster.Compat.Tests", "clients"));
     private RosterTestServer _roster = null!;
 
     public async Task InitializeAsync() =>
@@ -25,7 +22,7 @@ public sealed class ConsulClientTests : IAsyncLifetime
     [Fact]
     public async Task The_npm_consul_client_registers_passes_lists_and_watches_through_roster()
     {
-        await using var client = NodeScript.Start(Clients, "consul-scenario.js", "127.0.0.1", _roster.Address.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var client = NodeScript.Start("consul-scenario.js", "127.0.0.1", _roster.Address.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.Equal("registered", (await client.NextAsync()).GetProperty("step").GetString());
         Assert.Equal("passed", (await client.NextAsync()).GetProperty("step").GetString());
@@ -71,109 +68,5 @@ public sealed class ConsulClientTests : IAsyncLifetime
         Assert.Equal("stopped", (await client.NextAsync()).GetProperty("step").GetString());
     }
 
-    private static string FindUp(string relative)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (Directory.Exists(Path.Combine(directory.FullName, relative)))
-            {
-                return Path.Combine(directory.FullName, relative);
-            }
-        }
-
-        throw new DirectoryNotFoundException($"{relative} is not above {AppContext.BaseDirectory}.");
-    }
-
     private static List<string?> Ids(JsonElement line) => [.. line.GetProperty("ids").EnumerateArray().Select(i => i.GetString())];
-
-    /// <summary>A Node.js script whose standard output is JSON lines; stopped by its PID when disposed.</summary>
-    private sealed class NodeScript : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
-        private readonly List<string> _errors = [];
-
-        private NodeScript(Process process) => _process = process;
-
-        public static NodeScript Start(string directory, string script, params string[] args)
-        {
-            if (!File.Exists(Path.Combine(directory, "node_modules", "consul", "package.json")))
-            {
-                throw new InvalidOperationException($"The npm clients are not installed in {directory}; ./eng/install-node-clients.sh installs them.");
-            }
-
-            var start = new ProcessStartInfo("node")
-            {
-                WorkingDirectory = directory,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(script);
-            foreach (var arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-            var node = new NodeScript(process);
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line)
-                {
-                    node._lines.Writer.TryWrite(line);
-                }
-            };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                lock (node._errors)
-                {
-                    node._errors.Add(e.Data ?? string.Empty);
-                }
-            };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return node;
-        }
-
-        /// <summary>The next line (of <paramref name="step"/>, skipping others when given), within the deadline.</summary>
-        public async Task<JsonElement> NextAsync(string? step = null, TimeSpan? within = null)
-        {
-            using var deadline = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
-            try
-            {
-                while (true)
-                {
-                    var line = JsonDocument.Parse(await _lines.Reader.ReadAsync(deadline.Token)).RootElement;
-                    var said = line.GetProperty("step").GetString();
-                    Assert.True(said is not ("error" or "failed"), $"the client said: {line}");
-                    if (step is null || said == step)
-                    {
-                        return line;
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                lock (_errors)
-                {
-                    throw new TimeoutException($"The client said nothing{(step is null ? string.Empty : " of " + step)} in time; its errors: {string.Join('\n', _errors)}");
-                }
-            }
-        }
-
-        public async Task SendAsync(string line) => await _process.StandardInput.WriteLineAsync(line);
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-                await _process.WaitForExitAsync();
-            }
-
-            _process.Dispose();
-        }
-    }
 }
