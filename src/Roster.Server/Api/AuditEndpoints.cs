@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Roster.Core.StateMachine;
-using Roster.Core.Validation;
 using Roster.Server.Hosting;
 using Roster.Server.Security;
 
@@ -22,39 +21,20 @@ internal static class AuditEndpoints
 
     private static IResult Audit(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
+        var (scope, refused) = ReadScope.From(context, auth);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        if (scope.Namespace.Length == 0 && scope.CanRead is not null)
+        {
+            return Problems.Result(StatusCodes.Status403Forbidden, "forbidden", "Forbidden",
+                "The token may not read every namespace: name one (namespace=...).", "namespace");
+        }
+
+        var (ns, service) = (scope.Namespace, scope.Service);
         var query = context.Request.Query;
-        var ns = query["namespace"].ToString();
-        var service = query["service"].ToString();
-        var routeError = (ns.Length > 0 ? Names.CheckName("namespace", ns) : null)
-            ?? (service.Length > 0 ? Names.CheckName("service", service) : null)
-            ?? (service.Length > 0 && ns.Length == 0 ? new FieldError("namespace", "Name the namespace of the service.") : null);
-        if (ns.Length > 0)
-        {
-            if (auth.Admit(context, ns, write: false, routeError is null ? null : Problems.Invalid(routeError)) is { } refused)
-            {
-                return refused;
-            }
-        }
-        else
-        {
-            var (canRead, problem) = auth.ReadableNamespaces(context);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            if (routeError is not null)
-            {
-                return Problems.Invalid(routeError);
-            }
-
-            if (canRead is not null)
-            {
-                return Problems.Result(StatusCodes.Status403Forbidden, "forbidden", "Forbidden",
-                    "The token may not read every namespace: name one (namespace=...).", "namespace");
-            }
-        }
-
         if (!TryReadNumber(query["since"].ToString(), 0, long.MaxValue, out var since))
         {
             return Problems.Invalid("since", "since must be a revision: a whole number, 0 or more.");

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Roster.Core.Model;
-using Roster.Core.Validation;
 using Roster.Server.Hosting;
 using Roster.Server.Security;
 
@@ -21,34 +20,13 @@ internal static class PrometheusEndpoints
 
     private static IResult Targets(HttpContext context, RegistryNodeHost host, TokenAuthorizer auth)
     {
-        var query = context.Request.Query;
-        var ns = query["namespace"].ToString();
-        var service = query["service"].ToString();
-        var routeError = (ns.Length > 0 ? Names.CheckName("namespace", ns) : null)
-            ?? (service.Length > 0 ? Names.CheckName("service", service) : null)
-            ?? (service.Length > 0 && ns.Length == 0 ? new FieldError("namespace", "Name the namespace of the service.") : null);
-        Func<string, bool>? canRead = null;
-        if (ns.Length > 0)
+        var (scope, refused) = ReadScope.From(context, auth);
+        if (refused is not null)
         {
-            if (auth.Admit(context, ns, write: false, routeError is null ? null : Problems.Invalid(routeError)) is { } refused)
-            {
-                return refused;
-            }
-        }
-        else
-        {
-            (canRead, var problem) = auth.ReadableNamespaces(context);
-            if (problem is not null)
-            {
-                return problem;
-            }
-
-            if (routeError is not null)
-            {
-                return Problems.Invalid(routeError);
-            }
+            return refused;
         }
 
+        var (ns, service, canRead) = scope;
         var state = host.Node.State;
         var namespaces = ns.Length > 0
             ? state.Namespaces.TryGetValue(ns, out var one) ? [one] : []
