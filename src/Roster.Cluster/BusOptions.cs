@@ -56,4 +56,14 @@ public sealed class BusOptions
 
     /// <summary>Copies of one batch further apart than this many messages are both applied (see <see cref="Roster.Core.Log.Stream.StreamChangeLog"/>).</summary>
     public int DedupWindow { get; set; } = Roster.Core.Log.Stream.StreamChangeLog.DefaultDedupWindow;
+
+    /// <summary>These options reaching the same brokers the same way (TLS, timeouts, delays) for another stream: every
+    /// connection setting is carried over, so one added later cannot be forgotten by a copy made field by field.</summary>
+    internal BusOptions ForStream(string streamName, ushort prefetch)
+    {
+        var copy = (BusOptions)MemberwiseClone();
+        copy.StreamName = streamName;
+        copy.Prefetch = prefetch;
+        return copy;
+    }
 }

@@ -81,19 +81,7 @@ public sealed partial class StreamCheckpointStore(BusOptions options, string reg
             await channel.BasicPublishAsync(string.Empty, StreamNameOf(options), mandatory: false, properties, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
 
-        // The same brokers, reached the same way (TLS settings included), reading the checkpoint stream.
-        var readOptions = new BusOptions
-        {
-            StreamName = StreamNameOf(options),
-            Prefetch = 4,
-            CaFile = options.CaFile,
-            ClientCertificateFile = options.ClientCertificateFile,
-            ClientKeyFile = options.ClientKeyFile,
-        };
-        foreach (var broker in options.Brokers)
-        {
-            readOptions.Brokers.Add(broker);
-        }
+        var readOptions = options.ForStream(StreamNameOf(options), prefetch: 4);
 
         byte[]? newest = null;
         long newestOffset = -1;

@@ -103,10 +103,7 @@ internal static class ConsulEndpoints
                     WriteMeta(w, "Meta"u8, instance);
                     w.WriteString("Address"u8, instance.Registration.Address);
                     w.WriteNumber("Port"u8, instance.Registration.Port);
-                    w.WriteStartObject("Weights"u8);
-                    w.WriteNumber("Passing"u8, instance.EffectiveWeight);
-                    w.WriteNumber("Warning"u8, 1);
-                    w.WriteEndObject();
+                    WriteWeights(w, "Weights"u8, instance);
                     w.WriteString("Datacenter"u8, options.Value.Datacenter);
                     w.WriteEndObject();
                 }
@@ -211,10 +208,7 @@ internal static class ConsulEndpoints
         w.WriteString("ServiceAddress"u8, registration.Address);
         w.WriteNumber("ServicePort"u8, registration.Port);
         WriteMeta(w, "ServiceMeta"u8, instance);
-        w.WriteStartObject("ServiceWeights"u8);
-        w.WriteNumber("Passing"u8, instance.EffectiveWeight);
-        w.WriteNumber("Warning"u8, 1);
-        w.WriteEndObject();
+        WriteWeights(w, "ServiceWeights"u8, instance);
         w.WriteNumber("CreateIndex"u8, instance.Incarnation);
         w.WriteNumber("ModifyIndex"u8, instance.Revision);
         w.WriteEndObject();
@@ -236,10 +230,7 @@ internal static class ConsulEndpoints
         w.WriteString("Address"u8, registration.Address);
         w.WriteNumber("Port"u8, registration.Port);
         WriteMeta(w, "Meta"u8, instance);
-        w.WriteStartObject("Weights"u8);
-        w.WriteNumber("Passing"u8, instance.EffectiveWeight);
-        w.WriteNumber("Warning"u8, 1);
-        w.WriteEndObject();
+        WriteWeights(w, "Weights"u8, instance);
         w.WriteNumber("CreateIndex"u8, instance.Incarnation);
         w.WriteNumber("ModifyIndex"u8, instance.Revision);
         w.WriteEndObject();
@@ -255,6 +246,15 @@ internal static class ConsulEndpoints
         w.WriteString("ServiceName"u8, service);
         w.WriteEndObject();
         w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Consul's weights: the instance's effective weight when passing, 1 when warning (Roster has no warning).</summary>
+    private static void WriteWeights(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("Passing"u8, instance.EffectiveWeight);
+        w.WriteNumber("Warning"u8, 1);
         w.WriteEndObject();
     }
 
