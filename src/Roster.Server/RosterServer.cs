@@ -83,6 +83,8 @@ public static class RosterServer
         builder.Services.AddSingleton<BadInputLog>();
         builder.Services.Configure<AdmissionOptions>(roster.GetSection("Admission"));
         builder.Services.Configure<ConsulOptions>(roster.GetSection("Consul"));
+        builder.Services.Configure<Roster.Server.Api.Eureka.EurekaOptions>(roster.GetSection("Eureka"));
+        builder.Services.AddSingleton<Roster.Server.Api.Eureka.EurekaResponseCache>();
         builder.Services.AddSingleton<AdmissionControl>();
         builder.Services.AddSingleton<RecentLogLines>();
         builder.Services.AddSingleton<ILoggerProvider>(services => services.GetRequiredService<RecentLogLines>());
@@ -92,7 +94,7 @@ public static class RosterServer
         builder.Services.AddResponseCompression(options =>
         {
             options.Providers.Add<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProvider>();
-            options.MimeTypes = ["application/json"];
+            options.MimeTypes = ["application/json", "application/xml"];
         });
         builder.Services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(
             options => options.Level = System.IO.Compression.CompressionLevel.Fastest);
@@ -186,6 +188,7 @@ public static class RosterServer
         ClusterEndpoints.Map(app);
         ConsulEndpoints.Map(app);
         ConsulAgentEndpoints.Map(app);
+        Roster.Server.Api.Eureka.EurekaEndpoints.Map(app);
         Roster.Server.Console.WebConsole.Map(app);
         return app;
     }

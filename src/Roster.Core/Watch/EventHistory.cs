@@ -60,6 +60,31 @@ internal sealed class EventHistory
         return result;
     }
 
+    /// <summary>
+    /// The newest events, oldest first: walking back from the newest while <paramref name="recent"/> holds, keeping those
+    /// for which <paramref name="include"/> holds.
+    /// </summary>
+    public List<ChangeEvent> Newest(Func<ChangeEvent, bool> recent, Func<ChangeEvent, bool> include)
+    {
+        var result = new List<ChangeEvent>();
+        for (var index = _count - 1; index >= 0; index--)
+        {
+            var change = _ring[(_start + index) % _ring.Length];
+            if (!recent(change))
+            {
+                break;
+            }
+
+            if (include(change))
+            {
+                result.Add(change);
+            }
+        }
+
+        result.Reverse();
+        return result;
+    }
+
     public ChangeEvent[] ToArray() => After(long.MinValue, static _ => true).ToArray();
 
     private int FirstIndexAfter(long revision)

@@ -182,6 +182,20 @@ public sealed class WatchHub
         }
     }
 
+    /// <summary>
+    /// The retained changes of <paramref name="namespace"/> accepted at or after <paramref name="acceptedSince"/> (Unix
+    /// milliseconds, by the clock of the node that accepted each), oldest first, with the state they lead to, read together.
+    /// Walks back from the newest change, so it costs what the recent changes are, not the whole history.
+    /// </summary>
+    public (List<ChangeEvent> Changes, RegistryState State) ReadRecent(string @namespace, long acceptedSince)
+    {
+        lock (_lock)
+        {
+            var changes = _history.Newest(c => c.AcceptedAt >= acceptedSince, c => c.Namespace == @namespace);
+            return (changes, _state);
+        }
+    }
+
     /// <summary>The retained history, for a checkpoint. Consistent with <see cref="State"/> read in the same call.</summary>
     public (RegistryState State, ChangeEvent[] History, long CoveredFrom) CaptureForCheckpoint()
     {

@@ -75,6 +75,16 @@ internal sealed class AdmissionControl(Microsoft.Extensions.Options.IOptions<Adm
     private static double? ShareOf(HttpRequest request)
     {
         var path = request.Path.Value ?? string.Empty;
+        if (path.StartsWith("/eureka/", StringComparison.Ordinal))
+        {
+            return EurekaShareOf(request, path);
+        }
+
+        if (path.StartsWith("/v1/", StringComparison.Ordinal))
+        {
+            return ConsulShareOf(request, path);
+        }
+
         if (!path.StartsWith("/api/v1/", StringComparison.Ordinal)
             || path.Equals("/api/v1/status", StringComparison.Ordinal)
             || path.Equals("/api/v1/debug", StringComparison.Ordinal)
@@ -89,5 +99,39 @@ internal sealed class AdmissionControl(Microsoft.Extensions.Options.IOptions<Adm
         }
 
         return HttpMethods.IsPatch(request.Method) || HttpMethods.IsDelete(request.Method) ? 0.75 : 1.0;
+    }
+
+    /// <summary>The Eureka API's requests, weighed as their native counterparts: a registration (POST) is turned away
+    /// first, a heartbeat (PUT on an instance) and a fetch last, a cancel or a status override in between.</summary>
+    private static double EurekaShareOf(HttpRequest request, string path)
+    {
+        if (HttpMethods.IsPost(request.Method))
+        {
+            return 0.5;
+        }
+
+        if (HttpMethods.IsDelete(request.Method) || path.EndsWith("/status", StringComparison.Ordinal) || path.EndsWith("/metadata", StringComparison.Ordinal))
+        {
+            return 0.75;
+        }
+
+        return 1.0;
+    }
+
+    /// <summary>The Consul API's requests, weighed as their native counterparts; a blocking query (<c>?index=</c>) is a
+    /// long wait like a watch and never turned away, nor are the agent's and leader's status reads.</summary>
+    private static double? ConsulShareOf(HttpRequest request, string path)
+    {
+        if (request.Query.ContainsKey("index") || path is "/v1/status/leader" or "/v1/agent/self")
+        {
+            return null;
+        }
+
+        if (path.StartsWith("/v1/agent/service/register", StringComparison.Ordinal))
+        {
+            return 0.5;
+        }
+
+        return path.StartsWith("/v1/agent/service/deregister", StringComparison.Ordinal) ? 0.75 : 1.0;
     }
 }

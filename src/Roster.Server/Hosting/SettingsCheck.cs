@@ -27,6 +27,7 @@ internal static class SettingsCheck
         ["Admission"] = [typeof(AdmissionOptions)],
         ["Health"] = [typeof(HealthOptions)],
         ["Consul"] = [typeof(Roster.Server.Api.ConsulOptions)],
+        ["Eureka"] = [typeof(Roster.Server.Api.Eureka.EurekaOptions)],
     };
 
     /// <summary>Every unknown key, as a message naming its full path; empty when all are known.</summary>
