@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 
 namespace Roster.Bench;
 
@@ -81,5 +82,78 @@ internal static class CompatWorkloads
         }
 
         Directory.Delete(directory, recursive: true);
+    }
+
+    /// <summary>
+    /// Eureka's full fetch (<c>GET /eureka/apps</c>, what every Eureka client asks every 30 s) of a registry of
+    /// <paramref name="instances"/> instances in 100 applications: the node's CPU per fetch when nothing changed (the
+    /// cached encoding), in JSON and gzipped as clients ask, plain JSON and XML; then after each change (the encoding
+    /// rebuilt). CPU is read from /proc over many fetches, one at a time.
+    /// </summary>
+    public static async Task EurekaFetchAsync(int instances, int fetches)
+    {
+        Console.WriteLine($"eureka-fetch: node CPU per full fetch of {instances:N0} instances, {fetches} fetches each");
+        var directory = Path.Combine(Path.GetTempPath(), "roster-bench-" + Guid.NewGuid().ToString("N"));
+        var (server, _) = await ServerProcess.StartAsync(directory, "--Roster:Eureka:Namespace=bench");
+        await using (server)
+        {
+            using var client = Workloads.Client(server.Address, 32);
+            var registered = 0;
+            await Parallel.ForEachAsync(Enumerable.Range(0, instances), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, cancellationToken) =>
+            {
+                var body = Encoding.UTF8.GetBytes(
+                    $"{{\"address\":\"10.{i / 65536 % 256}.{i / 256 % 256}.{i % 256}\",\"port\":8080,\"persistent\":true,\"zone\":\"z{i % 3}\",\"metadata\":{{\"build\":\"b{i % 7}\",\"management.port\":\"9090\"}}}}");
+                using var response = await client.PutAsync(new Uri($"/api/v1/namespaces/bench/services/app{i % 100}/instances/i{i}", UriKind.Relative), Workloads.JsonContent(body), cancellationToken);
+                response.EnsureSuccessStatusCode();
+                Interlocked.Increment(ref registered);
+            });
+
+            foreach (var (label, accept, gzip) in new[] { ("JSON gzip", "application/json", true), ("JSON", "application/json", false), ("XML", "application/xml", false) })
+            {
+                var (bytes, first) = await FetchAsync(client, server, accept, gzip);
+                var cached = server.CpuTime();
+                for (var i = 0; i < fetches; i++)
+                {
+                    await FetchAsync(client, server, accept, gzip);
+                }
+
+                cached = server.CpuTime() - cached;
+                Console.WriteLine($"  {label,-9}: {bytes / 1024.0 / 1024.0:0.00} MiB; first fetch {first.TotalMilliseconds:0} ms CPU (encodes); " +
+                                  $"cached {cached.TotalMilliseconds / fetches:0.0} ms CPU per fetch");
+            }
+
+            // After a change the first fetch of each revision encodes again; every other answers from the new bytes.
+            var rebuilt = TimeSpan.Zero;
+            for (var i = 0; i < 10; i++)
+            {
+                var body = "{\"address\":\"10.99.0.1\",\"port\":8080,\"persistent\":true}"u8.ToArray();
+                using (var response = await client.PutAsync(new Uri($"/api/v1/namespaces/bench/services/app0/instances/changed{i}", UriKind.Relative), Workloads.JsonContent(body)))
+                {
+                    response.EnsureSuccessStatusCode();
+                }
+
+                rebuilt += (await FetchAsync(client, server, "application/json", gzip: true)).Cpu;
+            }
+
+            Console.WriteLine($"  after a change, the first JSON gzip fetch: {rebuilt.TotalMilliseconds / 10:0} ms CPU (the view, the encoding and its gzip rebuilt)");
+        }
+
+        Directory.Delete(directory, recursive: true);
+
+        static async Task<(long Bytes, TimeSpan Cpu)> FetchAsync(HttpClient client, ServerProcess server, string accept, bool gzip)
+        {
+            var before = server.CpuTime();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/eureka/apps");
+            request.Headers.Accept.ParseAdd(accept);
+            if (gzip)
+            {
+                request.Headers.AcceptEncoding.ParseAdd("gzip");
+            }
+
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            var bytes = (await response.Content.ReadAsByteArrayAsync()).LongLength;
+            return (bytes, server.CpuTime() - before);
+        }
     }
 }

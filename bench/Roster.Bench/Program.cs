@@ -9,7 +9,7 @@ using Roster.Core.Log;
 using Roster.Core.Model;
 using Roster.Core.Node;
 
-// Usage: dotnet run -c Release --project bench/Roster.Bench -- [register|renew|fanout|memory|restart|all|cluster|console|console-services|storm|shed|consul-idle] [seconds]
+// Usage: dotnet run -c Release --project bench/Roster.Bench -- [register|renew|fanout|memory|restart|all|cluster|console|console-services|storm|shed|consul-idle|eureka-fetch] [seconds]
 var workload = args.Length > 0 ? args[0] : "all";
 Workloads.ServerSettings = args.Skip(2).ToArray();
 var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
@@ -31,6 +31,7 @@ if (workload is "console-services") await ConsoleWorkloads.ServiceListAsync(serv
 if (workload is "storm") await StormWorkload.RunAsync(seconds, stormConnections: 2_048, Workloads.ServerSettings);
 if (workload is "shed") await StormWorkload.ShedCostAsync(seconds);
 if (workload is "consul-idle") await CompatWorkloads.ConsulIdleAsync(seconds, blocked: 1_000);
+if (workload is "eureka-fetch") await CompatWorkloads.EurekaFetchAsync(instances: 10_000, fetches: 50);
 
 internal static class Workloads
 {

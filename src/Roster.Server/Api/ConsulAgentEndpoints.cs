@@ -90,7 +90,7 @@ internal static class ConsulAgentEndpoints
             return Text(400, "Invalid service name: " + nameError.Message);
         }
 
-        if (Names.CheckName("id", id) is { } idError)
+        if (Names.CheckInstanceId("id", id) is { } idError)
         {
             return Text(400, "Invalid service ID: " + idError.Message);
         }
@@ -164,7 +164,7 @@ internal static class ConsulAgentEndpoints
         var key = new InstanceKey(ns, service, id);
         if (instance.Registration.Kind == InstanceKind.Persistent)
         {
-            return Text(500, $"CheckID \"{checkId}\" does not have associated TTL");
+            return Text(400, $"CheckID \"{checkId}\" does not have associated TTL: the service was registered without a TTL check");
         }
 
         if (node.Renew(key, instance.Incarnation) != RenewStatus.Ok)

@@ -67,6 +67,59 @@ public sealed class AdmissionTests
         Assert.Equal(HttpStatusCode.Created, later.StatusCode);
     }
 
+    [Fact]
+    public async Task TheEurekaAndConsulApis_AreWeighedAsTheNativeOnes()
+    {
+        await using var server = await RosterTestServer.StartAsync(true, "--Roster:Admission:MaxConcurrentRequests=8", "--Roster:Eureka:Namespace=prod", "--Roster:Consul:Namespace=prod");
+        using (var first = await server.RegisterAsync("prod", "orders", "a1", new { address = "10.0.0.1", port = 80, ttlSeconds = 60 }))
+        {
+            first.EnsureSuccessStatusCode();
+        }
+
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = Enumerable.Range(0, 6).Select(_ => server.Client.PostAsync(
+            new Uri("/api/v1/leases/renew", UriKind.Relative), new SlowBody(release.Task))).ToList();
+        await Eventually.TrueAsync(async () => (await server.GetJsonAsync("/api/v1/debug")).GetProperty("requestsInFlight").GetInt32() == 6, "six requests are in flight");
+
+        // Registrations are turned away, whichever API they come through.
+        const string eureka = """{"instance": {"instanceId": "a2", "hostName": "10.0.0.2", "ipAddr": "10.0.0.2", "port": 80}}""";
+        using (var registration = await server.Client.PostAsync(new Uri("/eureka/apps/ORDERS", UriKind.Relative), new StringContent(eureka, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, registration.StatusCode);
+            Assert.NotNull(registration.Headers.RetryAfter?.Delta);
+        }
+
+        using (var registration = await server.Client.PutAsync(new Uri("/v1/agent/service/register", UriKind.Relative), RosterTestServer.Json(new { Name = "orders", ID = "a3", Address = "10.0.0.3", Port = 80 })))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, registration.StatusCode);
+        }
+
+        // Heartbeats, fetches and blocking queries are answered.
+        using (var heartbeat = await server.Client.PutAsync(new Uri("/eureka/apps/ORDERS/a1", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.OK, heartbeat.StatusCode);
+        }
+
+        using (var fetch = await server.Client.GetAsync(new Uri("/eureka/apps", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, fetch.StatusCode);
+        }
+
+        using (var query = await server.Client.GetAsync(new Uri("/v1/health/service/orders?index=1&wait=10ms", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, query.StatusCode);
+        }
+
+        release.SetResult();
+        foreach (var renewal in held)
+        {
+            using var answered = await renewal;
+        }
+
+        using var later = await server.Client.PostAsync(new Uri("/eureka/apps/ORDERS", UriKind.Relative), new StringContent(eureka, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NoContent, later.StatusCode);
+    }
+
     /// <summary>A JSON body whose first byte is sent at once and the rest only when the given task completes.</summary>
     private sealed class SlowBody : HttpContent
     {
