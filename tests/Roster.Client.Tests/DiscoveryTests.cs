@@ -100,6 +100,39 @@ public sealed class DiscoveryTests : IAsyncLifetime
         await ListIsAsync(discovery, "orders", "b");
     }
 
+    [Fact]
+    public async Task Instances_whose_consul_check_fails_or_whose_eureka_status_is_not_up_get_no_new_requests()
+    {
+        await using var node = await RosterTestServer.StartAsync(true, "--Roster:Consul:Namespace=prod", "--Roster:Eureka:Namespace=prod");
+        using var http = new HttpClient { BaseAddress = node.Address };
+        async Task SendAsync(HttpMethod method, string path, string? json = null)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = json is null ? null : new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+            using var response = await http.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode}");
+        }
+
+        await SendAsync(HttpMethod.Put, "/v1/agent/service/register", """{"ID": "c1", "Name": "orders", "Address": "10.6.0.1", "Port": 8080, "Check": {"TTL": "60s"}}""");
+        const string eureka = """{"instance": {"instanceId": "e1", "hostName": "10.6.0.2", "ipAddr": "10.6.0.2", "port": 8080, "status": "STATUS"}}""";
+        await SendAsync(HttpMethod.Post, "/eureka/apps/ORDERS", eureka.Replace("STATUS", "STARTING", StringComparison.Ordinal));
+        var discovery = Discover(Client(node.Address));
+        bool Serving(string id) => discovery.TryGetEndpoints("orders", out var e) && e.Endpoints.Single(i => i.Id == id) is { Drained: false };
+
+        await discovery.GetEndpointsAsync("orders");
+        Assert.True(Serving("c1"));
+        Assert.False(Serving("e1"));
+
+        await SendAsync(HttpMethod.Put, "/v1/agent/check/fail/service:c1");
+        await Eventually.TrueAsync(() => !Serving("c1"), "a failing Consul check takes c1 out");
+        await SendAsync(HttpMethod.Put, "/v1/agent/check/pass/service:c1");
+        await Eventually.TrueAsync(() => Serving("c1"), "a passing one brings it back");
+
+        await SendAsync(HttpMethod.Post, "/eureka/apps/ORDERS", eureka.Replace("STATUS", "UP", StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => Serving("e1"), "Eureka's UP brings e1 in");
+        await SendAsync(HttpMethod.Post, "/eureka/apps/ORDERS", eureka.Replace("STATUS", "DOWN", StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => !Serving("e1"), "DOWN takes it out");
+    }
+
     /// <summary>
     /// Seed 000: a watcher map mutated from many threads without care loses subscribers and corrupts
     /// itself. Here threads subscribe, resolve and unsubscribe on the same and different services while

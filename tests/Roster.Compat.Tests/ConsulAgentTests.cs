@@ -74,7 +74,7 @@ public sealed class ConsulAgentTests : IAsyncLifetime
 
         var native = await _roster.GetJsonAsync("/api/v1/namespaces/prod/services/cache/instances/cache");
         Assert.True(native.GetProperty("persistent").GetBoolean());
-        await PutAsync("/v1/agent/check/pass/service:cache", null, HttpStatusCode.InternalServerError);
+        await PutAsync("/v1/agent/check/pass/service:cache", null, HttpStatusCode.BadRequest);
     }
 
     [Theory]

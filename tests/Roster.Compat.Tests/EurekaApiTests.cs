@@ -16,7 +16,7 @@ public sealed class EurekaApiTests : IAsyncLifetime
 {
     private RosterTestServer _roster = null!;
 
-    public async Task InitializeAsync() => _roster = await RosterTestServer.StartAsync(true, "--Roster:Eureka:Namespace=prod");
+    public async Task InitializeAsync() => _roster = await RosterTestServer.StartAsync(true, "--Roster:Eureka:Namespace=prod", "--Roster:Consul:Namespace=prod");
 
     public async Task DisposeAsync() => await _roster.DisposeAsync();
 
@@ -105,6 +105,9 @@ public sealed class EurekaApiTests : IAsyncLifetime
         Assert.Equal("false", instance.Element("port")?.Attribute("enabled")?.Value);
         Assert.Equal("billing", instance.Element("metadata")?.Element("team")?.Value);
         Assert.Equal("payments-vip", instance.Element("vipAddress")?.Value);
+
+        // Consul clients see a Eureka instance that is not UP as critical.
+        Assert.Equal("[]", await _roster.Client.GetStringAsync(new Uri("/v1/health/service/payments?passing", UriKind.Relative)));
 
         // The VIPs it registered find it, and only them.
         Assert.Single(await VipInstancesAsync("/eureka/vips/payments-vip"));

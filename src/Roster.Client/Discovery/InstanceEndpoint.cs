@@ -18,7 +18,8 @@ public sealed record InstanceEndpoint(string Id, string Address, int Port)
     /// <summary>The weight for load balancing after operator overrides; 0 receives no new requests.</summary>
     public int Weight { get; init; } = 100;
 
-    /// <summary>Drained or disabled by an operator or by its own shutdown: it receives no new requests.</summary>
+    /// <summary>Receives no new requests: drained or disabled by an operator or by its own shutdown, or, registered through
+    /// the registry's Consul or Eureka API, its check failing or its status other than <c>UP</c>.</summary>
     public bool Drained { get; init; }
 
     /// <summary>The instance's incarnation (its registration's identity).</summary>

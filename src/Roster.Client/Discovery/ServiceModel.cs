@@ -103,16 +103,30 @@ internal sealed class ServiceModel
         Digest ^= hash;
     }
 
-    private static InstanceEndpoint ToEndpoint(InstanceData data) => new(data.Id, data.Address, data.Port)
+    private static InstanceEndpoint ToEndpoint(InstanceData data)
     {
-        Scheme = data.Scheme,
-        Zone = data.Zone,
-        Version = data.Version,
-        Weight = data.EffectiveWeight,
-        Drained = data.Drained || data.Disabled,
-        Incarnation = data.Incarnation,
-        Metadata = ReadMetadata(data.Metadata),
-    };
+        var metadata = ReadMetadata(data.Metadata);
+        return new(data.Id, data.Address, data.Port)
+        {
+            Scheme = data.Scheme,
+            Zone = data.Zone,
+            Version = data.Version,
+            Weight = data.EffectiveWeight,
+            Drained = data.Drained || data.Disabled || ReportsNotServing(metadata),
+            Incarnation = data.Incarnation,
+            Metadata = metadata,
+        };
+    }
+
+    /// <summary>
+    /// Whether a provider registered through the registry's Consul or Eureka API says it is not serving: its Consul check
+    /// fails (the registry keeps <c>consul-check: critical</c>), or its Eureka status is not <c>UP</c> (the registry keeps
+    /// it in <c>eureka-status</c> only then). Such an instance gets no new requests, as a drained one.
+    /// </summary>
+    private static bool ReportsNotServing(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.Count > 0
+        && ((metadata.TryGetValue("consul-check", out var check) && check == "critical")
+            || (metadata.TryGetValue("eureka-status", out var status) && status != "UP"));
 
     private static FrozenDictionary<string, string> ReadMetadata(JsonElement metadata)
     {

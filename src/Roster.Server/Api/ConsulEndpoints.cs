@@ -175,7 +175,7 @@ internal static class ConsulEndpoints
             w.WriteStartArray();
             foreach (var instance in instances)
             {
-                var passing = !instance.Operator.Drained && !instance.Operator.Disabled && !ConsulAgentEndpoints.IsCritical(instance);
+                var passing = !instance.Operator.Drained && !instance.Operator.Disabled && !ConsulAgentEndpoints.IsCritical(instance) && !ReportedNotUp(instance);
                 if (passingOnly && !passing)
                 {
                     continue;
@@ -241,13 +241,18 @@ internal static class ConsulEndpoints
         w.WriteString("Name"u8, $"Service '{service}' check");
         w.WriteString("Status"u8, passing ? "passing" : "critical");
         w.WriteString("Output"u8, passing ? "registered in Roster"
-            : instance.Operator.Drained ? "drained in Roster" : instance.Operator.Disabled ? "disabled in Roster" : "TTL check reported failing");
+            : instance.Operator.Drained ? "drained in Roster" : instance.Operator.Disabled ? "disabled in Roster"
+            : ConsulAgentEndpoints.IsCritical(instance) ? "TTL check reported failing" : "Eureka status reported not UP");
         w.WriteString("ServiceID"u8, instance.Id);
         w.WriteString("ServiceName"u8, service);
         w.WriteEndObject();
         w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    /// <summary>Whether the provider registered through the Eureka API with a status other than <c>UP</c>.</summary>
+    private static bool ReportedNotUp(InstanceRecord instance) =>
+        ConsulAgentEndpoints.ReadMetadata(instance.Registration.Metadata).Any(p => p.Key == Eureka.EurekaMetadata.Status);
 
     /// <summary>Consul's weights: the instance's effective weight when passing, 1 when warning (Roster has no warning).</summary>
     private static void WriteWeights(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
