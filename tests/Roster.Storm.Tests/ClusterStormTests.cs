@@ -41,7 +41,7 @@ public sealed class ClusterStormTests(ITestOutputHelper output) : IAsyncLifetime
         var nodes = cluster.Nodes;
         using var sampler = NodeSampler.Start(() => [.. nodes]);
 
-        var probes = nodes.Select(n => HealthProbe.OnNewConnections(n.HealthAddress!, Storms.HealthWithin)).ToList();
+        var probes = (await Task.WhenAll(nodes.Select(n => HealthProbe.OnNewConnectionsAsync(n.HealthAddress!, Storms.HealthWithin)))).ToList();
         var apiProbes = nodes.Select(n => HealthProbe.OnKeptConnection(n.Address, Storms.ApiHealthWithin)).ToList();
         var storm = Stopwatch.StartNew();
         await using var fleet = ProviderFleet.Start([.. nodes.Select(n => n.Address)], Storms.Providers, "storm", Storms.TtlSeconds);
@@ -77,8 +77,8 @@ public sealed class ClusterStormTests(ITestOutputHelper output) : IAsyncLifetime
             output.WriteLine($"before the kill: connections per node {string.Join(" / ", spread)}, leases per node {string.Join(" / ", leases)}");
             await Storms.UntilARenewalRoundIsUnderwayAsync(fleet);
 
-            probes[0].Dispose();
-            apiProbes[0].Dispose();
+            await probes[0].DisposeAsync();
+            await apiProbes[0].DisposeAsync();
             var before = fleet.Incarnations();
             await nodes[0].KillAsync();
             var restart = Stopwatch.StartNew();
@@ -86,7 +86,7 @@ public sealed class ClusterStormTests(ITestOutputHelper output) : IAsyncLifetime
             var ready = restart.Elapsed;
 
             var readyAt = Stopwatch.GetTimestamp();
-            probes[0] = HealthProbe.OnNewConnections(nodes[0].HealthAddress!, Storms.HealthWithin);
+            probes[0] = await HealthProbe.OnNewConnectionsAsync(nodes[0].HealthAddress!, Storms.HealthWithin);
             apiProbes[0] = HealthProbe.OnKeptConnection(nodes[0].Address, Storms.ApiHealthWithin);
             await Eventually.TrueAsync(() => fleet.RenewedSince(readyAt, before) == fleet.Size, "every provider renewed its lease after the node came back", Storms.AllRenewedAfterRestartWithin);
             output.WriteLine($"node 0 killed: ready again after {ready.TotalSeconds:F1} s, every provider renewed ok after {restart.Elapsed.TotalSeconds:F1} s; " +
@@ -112,7 +112,7 @@ public sealed class ClusterStormTests(ITestOutputHelper output) : IAsyncLifetime
         {
             foreach (var probe in probes.Concat(apiProbes))
             {
-                probe.Dispose();
+                await probe.DisposeAsync();
             }
         }
     }

@@ -36,12 +36,12 @@ public sealed class DeploymentStormTests(ITestOutputHelper output) : IAsyncLifet
             using var sampler = NodeSampler.Start(() => [node]);
 
             // The deployment: every provider starts at once.
-            var probe = HealthProbe.OnNewConnections(node.HealthAddress!, Storms.HealthWithin);
+            var probe = await HealthProbe.OnNewConnectionsAsync(node.HealthAddress!, Storms.HealthWithin);
             var apiProbe = HealthProbe.OnKeptConnection(node.Address, Storms.ApiHealthWithin);
             var storm = Stopwatch.StartNew();
             await using var fleet = ProviderFleet.Start([node.Address], Storms.Providers, "storm", Storms.TtlSeconds);
-            using (var health = probe)
-            using (var apiHealth = apiProbe)
+            await using (var health = probe)
+            await using (var apiHealth = apiProbe)
             {
                 await Eventually.TrueAsync(() => fleet.RegisteredCount == fleet.Size, "every provider is registered", Storms.AllRegisteredWithin);
                 var registered = storm.Elapsed;
@@ -71,8 +71,8 @@ public sealed class DeploymentStormTests(ITestOutputHelper output) : IAsyncLifet
             node = await RosterProcess.StartOnPortAsync(port, _dataDirectory, settings);
             var ready = restart.Elapsed;
             var readyAt = Stopwatch.GetTimestamp();
-            using (var health = HealthProbe.OnNewConnections(node.HealthAddress!, Storms.HealthWithin))
-            using (var apiHealth = HealthProbe.OnKeptConnection(node.Address, Storms.ApiHealthWithin))
+            await using (var health = await HealthProbe.OnNewConnectionsAsync(node.HealthAddress!, Storms.HealthWithin))
+            await using (var apiHealth = HealthProbe.OnKeptConnection(node.Address, Storms.ApiHealthWithin))
             {
                 await Eventually.TrueAsync(() => fleet.RenewedSince(readyAt, before) == fleet.Size, "every provider renewed its lease on the restarted node", Storms.AllRenewedAfterRestartWithin);
                 output.WriteLine($"restart: ready after {ready.TotalSeconds:F1} s, every provider renewed ok after {restart.Elapsed.TotalSeconds:F1} s; " +

@@ -1,88 +1,74 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
+using System.Text.Json;
 
 namespace Roster.Storm.Tests;
 
 /// <summary>
-/// Asks a node's <c>/healthz</c> every 100 ms on a thread of its own (synchronous I/O, so the storm's work in this
-/// process cannot delay the probe), and keeps the longest answer and every failure or answer slower than the bound.
+/// Asks a node's <c>/healthz</c> every 100 ms and keeps the longest answer and every failure or answer slower than the
+/// bound. On new connections, the probes come from a Node.js process of their own (<c>health-prober.js</c>), as an
+/// orchestrator's do: the fleet's process, its busy thread pool and its garbage collections can neither delay a probe
+/// nor its timing. On a kept-alive connection, from a thread of this process doing synchronous I/O.
 /// </summary>
-internal sealed class HealthProbe : IDisposable
+internal sealed class HealthProbe : IAsyncDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
-    private readonly HttpClient _client;
     private readonly Uri _node;
-    private readonly bool _freshConnections;
-    private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<string> _failures = [];
     private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private HttpClient? _client;
+    private Thread? _thread;
+    private NodeScript? _prober;
+    private Task? _reader;
     private TimeSpan _longest;
     private int _answered;
 
-    private HealthProbe(Uri node, TimeSpan bound, bool freshConnections)
+    private HealthProbe(Uri node, TimeSpan bound)
     {
         Bound = bound;
         _node = node;
-        _freshConnections = freshConnections;
-        _client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2) }) { BaseAddress = node, Timeout = TimeSpan.FromSeconds(2) };
-        _thread = new Thread(Run) { IsBackground = true, Name = "healthz probe " + node };
     }
 
     /// <summary>The longest an answer may take.</summary>
     public TimeSpan Bound { get; }
 
-    /// <summary>Probes the way an orchestrator does: a new connection each time, every call a blocking system call on
-    /// this thread (nothing of it waits on this process's thread pool, which the fleet keeps busy).</summary>
-    public static HealthProbe OnNewConnections(Uri node, TimeSpan bound) => Start(new HealthProbe(node, bound, freshConnections: true));
-
-    /// <summary>Probes on one kept-alive connection, opened before the storm (a new one would wait in the API port's
-    /// overflowing accept queue, behind the storm's connections).</summary>
-    public static HealthProbe OnKeptConnection(Uri node, TimeSpan bound) => Start(new HealthProbe(node, bound, freshConnections: false));
-
-    private static HealthProbe Start(HealthProbe probe)
+    /// <summary>Probes the way an orchestrator does: a new connection each time, from another process.</summary>
+    public static async Task<HealthProbe> OnNewConnectionsAsync(Uri node, TimeSpan bound)
     {
-        if (probe._freshConnections ? probe.AskOnNewConnection() != 200 : probe.AskOnKeptConnection() != 200)
+        var probe = new HealthProbe(node, bound);
+        var prober = NodeScript.StartFile(
+            Path.Combine(AppContext.BaseDirectory, "health-prober.js"), node.Host, node.Port.ToString(CultureInfo.InvariantCulture));
+        probe._prober = prober;
+        var first = await prober.NextAsync("probe", TimeSpan.FromSeconds(10));
+        if (first.GetProperty("status").GetInt32() != 200)
         {
-            throw new InvalidOperationException($"{probe._node} is not healthy before the storm.");
+            await prober.DisposeAsync();
+            throw new InvalidOperationException($"{node} is not healthy before the storm: {first}");
         }
 
-        probe._thread.Start();
+        probe._reader = Task.Run(probe.ReadProbesAsync);
         return probe;
     }
 
-    private int AskOnKeptConnection()
+    /// <summary>Probes on one kept-alive connection, opened before the storm (a new one would wait in the API port's
+    /// overflowing accept queue, behind the storm's connections), every call blocking this probe's own thread.</summary>
+    public static HealthProbe OnKeptConnection(Uri node, TimeSpan bound)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/healthz");
-        using var response = _client.Send(request, _stop.Token);
-        return (int)response.StatusCode;
-    }
-
-    /// <summary>GET /healthz with Connection: close on a new blocking socket; returns the status code.</summary>
-    private int AskOnNewConnection()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+        var probe = new HealthProbe(node, bound)
         {
-            NoDelay = true,
-            ReceiveTimeout = 2000,
-            SendTimeout = 2000,
+            _client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2) }) { BaseAddress = node, Timeout = TimeSpan.FromSeconds(2) },
         };
-        socket.Connect(_node.Host, _node.Port);
-        socket.Send(Encoding.ASCII.GetBytes($"GET /healthz HTTP/1.1\r\nHost: {_node.Authority}\r\nConnection: close\r\n\r\n"));
-        var answer = new MemoryStream();
-        var buffer = new byte[1024];
-        int read;
-        while ((read = socket.Receive(buffer)) > 0)
+        if (probe.AskOnKeptConnection() != 200)
         {
-            answer.Write(buffer, 0, read);
+            throw new InvalidOperationException($"{node} is not healthy before the storm.");
         }
 
-        // "HTTP/1.1 200 OK\r\n..."
-        var text = Encoding.ASCII.GetString(answer.ToArray());
-        return text.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) && text.Length >= 12 ? int.Parse(text.AsSpan(9, 3), CultureInfo.InvariantCulture) : 0;
+        probe._thread = new Thread(probe.Run) { IsBackground = true, Name = "healthz probe " + node };
+        probe._thread.Start();
+        return probe;
     }
 
     public (int Answered, TimeSpan Longest, IReadOnlyList<string> Failures) Result()
@@ -90,6 +76,44 @@ internal sealed class HealthProbe : IDisposable
         lock (_gate)
         {
             return (_answered, _longest, [.. _failures]);
+        }
+    }
+
+    private int AskOnKeptConnection()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/healthz");
+        using var response = _client!.Send(request, _stop.Token);
+        return (int)response.StatusCode;
+    }
+
+    private async Task ReadProbesAsync()
+    {
+        var lastLine = Stopwatch.GetTimestamp();
+        while (!_stop.IsCancellationRequested)
+        {
+            JsonElement line;
+            try
+            {
+                line = await _prober!.NextAsync("probe", TimeSpan.FromMilliseconds(500));
+                lastLine = Stopwatch.GetTimestamp();
+            }
+            catch (TimeoutException e)
+            {
+                // A probe gives up after 2 s, so a line comes at least every 2.1 s while the prober runs.
+                if (!_stop.IsCancellationRequested && Stopwatch.GetElapsedTime(lastLine) > TimeSpan.FromSeconds(5))
+                {
+                    Record(Stopwatch.GetElapsedTime(lastLine), "the prober said nothing for 5 s: " + e.Message);
+                    lastLine = Stopwatch.GetTimestamp();
+                }
+
+                continue;
+            }
+
+            var took = TimeSpan.FromMilliseconds(line.GetProperty("ms").GetDouble());
+            var status = line.GetProperty("status").GetInt32();
+            Record(took, status == 200 ? null
+                : line.TryGetProperty("failure", out var failure) ? $"{failure.GetString()} after {took.TotalMilliseconds:F0} ms"
+                : $"{status} after {took.TotalMilliseconds:F0} ms");
         }
     }
 
@@ -101,7 +125,7 @@ internal sealed class HealthProbe : IDisposable
             string? failure = null;
             try
             {
-                var status = _freshConnections ? AskOnNewConnection() : AskOnKeptConnection();
+                var status = AskOnKeptConnection();
                 if (status != 200)
                 {
                     failure = $"{status} after {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms";
@@ -116,30 +140,39 @@ internal sealed class HealthProbe : IDisposable
                 failure = $"{e.GetType().Name} after {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms: {e.Message}";
             }
 
-            var took = Stopwatch.GetElapsedTime(started);
-            lock (_gate)
-            {
-                _answered += failure is null ? 1 : 0;
-                _longest = took > _longest ? took : _longest;
-                if (failure is not null)
-                {
-                    _failures.Add(failure);
-                }
-                else if (took > Bound)
-                {
-                    _failures.Add($"answered after {took.TotalMilliseconds:F0} ms, {Stopwatch.GetElapsedTime(_startedAt).TotalSeconds:F1} s into the probe");
-                }
-            }
-
+            Record(Stopwatch.GetElapsedTime(started), failure);
             _stop.Token.WaitHandle.WaitOne(Interval);
         }
     }
 
-    public void Dispose()
+    private void Record(TimeSpan took, string? failure)
     {
-        _stop.Cancel();
-        _thread.Join();
-        _client.Dispose();
+        lock (_gate)
+        {
+            _answered += failure is null ? 1 : 0;
+            _longest = took > _longest ? took : _longest;
+            if (failure is not null)
+            {
+                _failures.Add(failure);
+            }
+            else if (took > Bound)
+            {
+                _failures.Add($"answered after {took.TotalMilliseconds:F0} ms, {Stopwatch.GetElapsedTime(_startedAt).TotalSeconds:F1} s into the probe");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _thread?.Join();
+        if (_prober is not null)
+        {
+            await _prober.DisposeAsync();
+            await _reader!;
+        }
+
+        _client?.Dispose();
         _stop.Dispose();
     }
 }

@@ -27,6 +27,14 @@ public sealed class NodeScript : IAsyncDisposable
             throw new InvalidOperationException($"The npm clients are not installed in {directory}; ./eng/install-node-clients.sh installs them.");
         }
 
+        return Start(directory, script, args);
+    }
+
+    /// <summary>Starts <c>node <paramref name="path"/> <paramref name="args"/></c>: a script that needs no npm package.</summary>
+    public static NodeScript StartFile(string path, params string[] args) => Start(Path.GetDirectoryName(Path.GetFullPath(path))!, path, args);
+
+    private static NodeScript Start(string directory, string script, string[] args)
+    {
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = directory,
