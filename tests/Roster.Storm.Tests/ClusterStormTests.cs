@@ -56,6 +56,14 @@ public sealed class ClusterStormTests(ITestOutputHelper output) : IAsyncLifetime
                 $"{sampler.MostConnections} connections at most over the three nodes, {sampler.MostResidentBytes / 1048576} MiB resident at most in one; " +
                 $"/healthz longest {string.Join(" / ", probes.Select(p => $"{p.Result().Longest.TotalMilliseconds:F0}"))} ms on the probe ports, " +
                 $"{string.Join(" / ", apiProbes.Select(p => $"{p.Result().Longest.TotalMilliseconds:F0}"))} ms on the API ports; {fleet.Responses()}");
+            var pauses = new List<string>();
+            foreach (var node in nodes)
+            {
+                var gc = (await node.Client.GetFromJsonAsync<JsonElement>("/api/v1/debug")).GetProperty("gc");
+                pauses.Add($"{gc.GetProperty("pausedMilliseconds")} ms (last ephemeral {gc.GetProperty("lastEphemeralPausesMs")})");
+            }
+
+            output.WriteLine($"the nodes' GC paused {string.Join(" / ", pauses)}");
             for (var i = 0; i < nodes.Count; i++)
             {
                 Storms.AssertHealthy(probes[i], $"on node {i}'s probe port during the storm");
