@@ -250,6 +250,66 @@ public sealed class EurekaApiTests : IAsyncLifetime
         Assert.Equal("gz-1", application.GetProperty("instance")[0].GetProperty("instanceId").GetString());
     }
 
+    [Fact]
+    public async Task After_each_change_the_full_registry_is_the_same_document_plain_gzipped_and_in_xml()
+    {
+        foreach (var app in (string[])["ALPHA", "BETA", "GAMMA"])
+        {
+            await SendAsync(HttpMethod.Post, $"/eureka/apps/{app}", Json($$"""{"instance": {"instanceId": "{{app}}-1", "hostName": "10.7.0.1", "ipAddr": "10.7.0.1", "port": 8080} }"""), HttpStatusCode.NoContent);
+        }
+
+        foreach (var change in (string[])["/eureka/apps/BETA/BETA-1/status?value=OUT_OF_SERVICE", "/eureka/apps/DELTA", "/eureka/apps/ALPHA/ALPHA-1"])
+        {
+            var plain = await FetchAsync("application/json", gzip: false);
+            Assert.Equal(plain, await FetchAsync("application/json", gzip: true));
+            using var json = JsonDocument.Parse(plain);
+            var names = json.RootElement.GetProperty("applications").GetProperty("application").EnumerateArray().Select(a => a.GetProperty("name").GetString()).ToList();
+            var xml = XElement.Parse(Encoding.UTF8.GetString(await FetchAsync("application/xml", gzip: true)));
+            Assert.Equal(names, xml.Elements("application").Select(a => a.Element("name")?.Value));
+            Assert.Equal(
+                json.RootElement.GetProperty("applications").GetProperty("apps__hashcode").GetString(),
+                xml.Element("apps__hashcode")?.Value);
+
+            if (change.EndsWith("DELTA", StringComparison.Ordinal))
+            {
+                await SendAsync(HttpMethod.Post, change, Json("""{"instance": {"instanceId": "DELTA-1", "hostName": "10.7.0.4", "ipAddr": "10.7.0.4", "port": 8080}}"""), HttpStatusCode.NoContent);
+            }
+            else
+            {
+                await SendAsync(change.Contains("status", StringComparison.Ordinal) ? HttpMethod.Put : HttpMethod.Delete, change, null, HttpStatusCode.OK);
+            }
+        }
+
+        var last = (await GetJsonAsync("/eureka/apps")).GetProperty("applications");
+        Assert.Equal(["BETA", "DELTA", "GAMMA"], last.GetProperty("application").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+        Assert.Equal("OUT_OF_SERVICE_1_UP_2_", last.GetProperty("apps__hashcode").GetString());
+    }
+
+    private async Task<byte[]> FetchAsync(string accept, bool gzip)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/eureka/apps");
+        request.Headers.Accept.ParseAdd(accept);
+        if (gzip)
+        {
+            request.Headers.AcceptEncoding.ParseAdd("gzip");
+        }
+
+        using var response = await _roster.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        if (!gzip)
+        {
+            Assert.Empty(response.Content.Headers.ContentEncoding);
+            return body;
+        }
+
+        Assert.Equal(["gzip"], response.Content.Headers.ContentEncoding);
+        await using var unzip = new System.IO.Compression.GZipStream(new MemoryStream(body), System.IO.Compression.CompressionMode.Decompress);
+        using var plain = new MemoryStream();
+        await unzip.CopyToAsync(plain);
+        return plain.ToArray();
+    }
+
     private static string? Status(JsonElement instance) => instance.GetProperty("instance").GetProperty("status").GetString();
 
     private async Task RegisterAsync(string id, string address) =>

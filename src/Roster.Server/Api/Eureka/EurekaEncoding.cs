@@ -92,6 +92,39 @@ internal static class EurekaEncoding
             xml.WriteEndElement();
         });
 
+    /// <summary>
+    /// The opening of an <c>applications</c> document, up to its first application: with
+    /// <see cref="ApplicationPart"/> for each application (JSON parts separated by commas) and <c>]}}</c> or
+    /// <c>&lt;/applications&gt;</c> after them, the same bytes as <see cref="Applications"/>.
+    /// </summary>
+    public static byte[] ApplicationsStart(EurekaFormat format, string hashCode, long version)
+    {
+        using var buffer = new MemoryStream(256);
+        if (format == EurekaFormat.Json)
+        {
+            using var json = new Utf8JsonWriter(buffer);
+            json.WriteStartObject();
+            json.WriteStartObject("applications"u8);
+            json.WriteString("versions__delta"u8, version.ToString(CultureInfo.InvariantCulture));
+            json.WriteString("apps__hashcode"u8, hashCode);
+            json.WriteStartArray("application"u8);
+            json.Flush();
+            return buffer.ToArray();
+        }
+
+        // Closing the writer would close the element: the bytes are taken before.
+        using var xml = XmlWriter.Create(buffer, XmlSettings);
+        xml.WriteStartElement("applications");
+        xml.WriteElementString("versions__delta", version.ToString(CultureInfo.InvariantCulture));
+        xml.WriteElementString("apps__hashcode", hashCode);
+        xml.Flush();
+        return buffer.ToArray();
+    }
+
+    /// <summary>One application as a part of an <c>applications</c> document (see <see cref="ApplicationsStart"/>).</summary>
+    public static byte[] ApplicationPart(EurekaFormat format, EurekaApplication application) =>
+        Write(format, json => WriteApplication(json, application), xml => WriteApplication(xml, application));
+
     public static byte[] Application(EurekaFormat format, EurekaApplication application) =>
         Write(format, json =>
         {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using Microsoft.Extensions.Options;
 using Roster.Core.Model;
 using Roster.Core.Node;
@@ -8,24 +7,27 @@ using Roster.Core.StateMachine;
 namespace Roster.Server.Api.Eureka;
 
 /// <summary>An encoded answer, kept as bytes, with its gzip encoding made the first time a client asks for it.</summary>
-internal sealed class EncodedBody(byte[] body)
+internal sealed class EncodedBody
 {
-    private readonly Lazy<byte[]> _gzip = new(() => Compress(body));
+    private readonly Lazy<byte[]> _body;
+    private readonly Lazy<byte[]> _gzip;
 
-    public byte[] Body => body;
+    public EncodedBody(byte[] body)
+    {
+        _body = new(body);
+        _gzip = new(() => GzipFragments.Gzip([new GzipFragments.Part(body)]));
+    }
+
+    /// <summary>A document made of parts compressed one by one (so a part that did not change is not compressed again).</summary>
+    public EncodedBody(IReadOnlyList<GzipFragments.Part> parts)
+    {
+        _body = new(() => GzipFragments.Concatenate(parts));
+        _gzip = new(() => GzipFragments.Gzip(parts));
+    }
+
+    public byte[] Body => _body.Value;
 
     public byte[] Gzip => _gzip.Value;
-
-    private static byte[] Compress(byte[] body)
-    {
-        using var buffer = new MemoryStream(body.Length / 8 + 64);
-        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(body);
-        }
-
-        return buffer.ToArray();
-    }
 }
 
 /// <summary>
@@ -105,10 +107,10 @@ internal sealed class EurekaResponseCache(IOptions<EurekaOptions> options, TimeP
             if (current is not null && current.Revision >= state.Revision)
             {
                 // A reader holding an older state than the cached one is answered from its own, uncached.
-                return current.Revision == state.Revision ? current : new Snapshot(state, _namespace);
+                return current.Revision == state.Revision ? current : new Snapshot(state, _namespace, null);
             }
 
-            var fresh = new Snapshot(state, _namespace);
+            var fresh = new Snapshot(state, _namespace, current);
             if (Interlocked.CompareExchange(ref _snapshot, fresh, current) == current)
             {
                 return fresh;
@@ -118,17 +120,41 @@ internal sealed class EurekaResponseCache(IOptions<EurekaOptions> options, TimeP
 
     private sealed record DeltaBody(long Revision, DateTimeOffset BuiltAt, EncodedBody Body);
 
-    /// <summary>One revision's view and encodings, each built once, when first asked for.</summary>
+    /// <summary>
+    /// One revision's view and encodings, each built once, when first asked for. Each application keeps its view, status
+    /// counts and encodings from the revision before when its service did not change (the registry's state shares an
+    /// unchanged service's object between revisions): a change re-encodes and recompresses one application, not all.
+    /// </summary>
     private sealed class Snapshot
     {
+        private static readonly GzipFragments.Part JsonSeparator = new(","u8.ToArray());
+        private static readonly GzipFragments.Part JsonEnd = new("]}}"u8.ToArray());
+        private static readonly GzipFragments.Part XmlEnd = new("</applications>"u8.ToArray());
+        private readonly IReadOnlyList<ApplicationEntry> _entries;
         private readonly Lazy<(IReadOnlyList<EurekaApplication>, string)> _view;
         private readonly Lazy<EncodedBody> _json;
         private readonly Lazy<EncodedBody> _xml;
 
-        public Snapshot(RegistryState state, string ns)
+        public Snapshot(RegistryState state, string ns, Snapshot? previous)
         {
             Revision = state.Revision;
-            _view = new(() => Build(state, ns));
+            var before = previous?._entries.ToDictionary(e => e.Service.Name, StringComparer.Ordinal);
+            var entries = new List<ApplicationEntry>();
+            if (state.Namespaces.TryGetValue(ns, out var nsState))
+            {
+                foreach (var service in nsState.Services.Values)
+                {
+                    if (service.Instances.Count > 0)
+                    {
+                        entries.Add(before is not null && before.TryGetValue(service.Name, out var kept) && ReferenceEquals(kept.Service, service)
+                            ? kept
+                            : new ApplicationEntry(service));
+                    }
+                }
+            }
+
+            _entries = entries;
+            _view = new(() => (_entries.Select(e => e.View).ToList(), EurekaEncoding.HashCode(_entries.SelectMany(e => e.View.Instances))));
             _json = new(() => Encode(EurekaFormat.Json));
             _xml = new(() => Encode(EurekaFormat.Xml));
         }
@@ -139,33 +165,46 @@ internal sealed class EurekaResponseCache(IOptions<EurekaOptions> options, TimeP
 
         public EncodedBody Encoded(EurekaFormat format) => format == EurekaFormat.Json ? _json.Value : _xml.Value;
 
+        /// <summary>The <c>applications</c> document: its opening, each application's part, its end.</summary>
         private EncodedBody Encode(EurekaFormat format)
         {
-            var (applications, hashCode) = View;
-            return new EncodedBody(EurekaEncoding.Applications(format, applications, hashCode, Revision));
-        }
-
-        private static (IReadOnlyList<EurekaApplication>, string) Build(RegistryState state, string ns)
-        {
-            var applications = new List<EurekaApplication>();
-            if (state.Namespaces.TryGetValue(ns, out var nsState))
+            var (_, hashCode) = View;
+            var parts = new List<GzipFragments.Part>(_entries.Count * 2 + 2) { new(EurekaEncoding.ApplicationsStart(format, hashCode, Revision)) };
+            for (var i = 0; i < _entries.Count; i++)
             {
-                foreach (var service in nsState.Services.Values)
+                if (format == EurekaFormat.Json && i > 0)
                 {
-                    if (service.Instances.Count > 0)
-                    {
-                        var instances = new List<EurekaInstance>(service.Instances.Count);
-                        foreach (var instance in service.Instances.Values)
-                        {
-                            instances.Add(EurekaInstance.From(service.Name, instance));
-                        }
-
-                        applications.Add(new EurekaApplication(service.Name.ToUpperInvariant(), instances));
-                    }
+                    parts.Add(JsonSeparator);
                 }
+
+                parts.Add(_entries[i].Part(format));
             }
 
-            return (applications, EurekaEncoding.HashCode(applications.SelectMany(a => a.Instances)));
+            parts.Add(format == EurekaFormat.Json ? JsonEnd : XmlEnd);
+            return new EncodedBody(parts);
         }
+    }
+
+    /// <summary>One application (a service with instances) as Eureka shows it, and its encodings, built when first asked for.</summary>
+    private sealed class ApplicationEntry
+    {
+        private readonly Lazy<EurekaApplication> _view;
+        private readonly Lazy<GzipFragments.Part> _json;
+        private readonly Lazy<GzipFragments.Part> _xml;
+
+        public ApplicationEntry(ServiceState service)
+        {
+            Service = service;
+            _view = new(() => new EurekaApplication(
+                service.Name.ToUpperInvariant(), [.. service.Instances.Values.Select(instance => EurekaInstance.From(service.Name, instance))]));
+            _json = new(() => new GzipFragments.Part(EurekaEncoding.ApplicationPart(EurekaFormat.Json, View)));
+            _xml = new(() => new GzipFragments.Part(EurekaEncoding.ApplicationPart(EurekaFormat.Xml, View)));
+        }
+
+        public ServiceState Service { get; }
+
+        public EurekaApplication View => _view.Value;
+
+        public GzipFragments.Part Part(EurekaFormat format) => format == EurekaFormat.Json ? _json.Value : _xml.Value;
     }
 }
