@@ -47,6 +47,15 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _disk = options.CacheDirectory is { Length: > 0 } directory ? new DiskCache(directory) : null;
+
+        // Services with a static source are known from the start and never asked of the registry (the loop, the cache's
+        // only writer afterwards, does not run yet).
+        var readAt = _time.GetUtcNow();
+        foreach (var (service, target) in options.Sources)
+        {
+            _cache.Replace(new ServiceEndpoints(_namespace, service, 0, StaticSource.Parse(target), EndpointSource.Static, readAt), confirmedEmpty: true, anySequence: true);
+        }
+
         _loop = Task.Run(() => RunAsync(_stopping.Token));
         Diagnostics.RosterClientTelemetry.Track(this);
     }

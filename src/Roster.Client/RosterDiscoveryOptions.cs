@@ -49,6 +49,13 @@ public sealed class RosterDiscoveryOptions
     /// </summary>
     public int MaxAttemptsPerRequest { get; set; } = 3;
 
+    /// <summary>
+    /// Services found somewhere other than the Roster registry, by name: <c>static://10.0.0.1:8080,10.0.0.2:8080</c> (a
+    /// fixed list, go-zero's syntax; <c>[v6]:port</c> for IPv6). A service with no entry is discovered through the
+    /// registry. Each entry is checked at start, and a bad one stops the process naming it. Default: none.
+    /// </summary>
+    public IDictionary<string, string> Sources { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Throws when the options cannot work, naming the setting.</summary>
     public void Validate()
     {
@@ -58,6 +65,19 @@ public sealed class RosterDiscoveryOptions
         }
 
         LoadBalancing.Validate();
+        foreach (var (service, target) in Sources)
+        {
+            if (!RosterDiscovery.IsServiceName(service))
+            {
+                throw new ArgumentException($"RosterDiscoveryOptions.Sources: '{service}' is not a service name: lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.", nameof(Sources));
+            }
+
+            if (Discovery.StaticSource.Check(target) is { } error)
+            {
+                throw new ArgumentException($"RosterDiscoveryOptions.Sources:{service}: {error}", nameof(Sources));
+            }
+        }
+
         if (MaxAttemptsPerRequest < 1)
         {
             throw new ArgumentException("RosterDiscoveryOptions.MaxAttemptsPerRequest must be at least 1.", nameof(MaxAttemptsPerRequest));

@@ -69,6 +69,46 @@ public sealed class ConfigurationTests
         Assert.False(balancer.Reconfigure(balancer.Options));
     }
 
+    [Fact]
+    public async Task Static_sources_are_read_from_the_discovery_section()
+    {
+        var configuration = Configuration(new()
+        {
+            ["Roster:Servers:0"] = "http://127.0.0.1:1",
+            ["Roster:Discovery:Namespace"] = "prod",
+            ["Roster:Discovery:Sources:payments"] = "static://10.0.0.1:8080,payments-2.internal:8080,[fd00::1]:8443",
+        });
+        var services = new ServiceCollection();
+        services.AddRoster(configuration.GetSection("Roster")).AddDiscovery();
+        await using var provider = services.BuildServiceProvider();
+
+        var discovery = provider.GetRequiredService<RosterDiscovery>();
+        Assert.True(discovery.TryGetEndpoints("payments", out var payments));
+        Assert.Equal(EndpointSource.Static, payments.Source);
+        Assert.Equal(
+            [("10.0.0.1:8080", "10.0.0.1", 8080), ("payments-2.internal:8080", "payments-2.internal", 8080), ("[fd00::1]:8443", "fd00::1", 8443)],
+            payments.Endpoints.Select(e => (e.Id, e.Address, e.Port)));
+        Assert.False(discovery.TryGetEndpoints("orders", out _)); // from the registry, when asked
+    }
+
+    [Theory]
+    [InlineData("payments", "", "a source is required")]
+    [InlineData("payments", "static://10.0.0.1", "is not host:port")]
+    [InlineData("payments", "static://10.0.0.1:8080,10.0.0.1:8080", "listed twice")]
+    [InlineData("payments", "static://fd00::1:8080", "brackets")]
+    [InlineData("payments", "static://10.0.0.1:70000", "no port")]
+    [InlineData("payments", "http://10.0.0.1:8080", "must start with static://")]
+    [InlineData("payments", "etcd://127.0.0.1:2379/payments.rpc", "not supported by this version")]
+    [InlineData("Payments", "static://10.0.0.1:8080", "not a service name")]
+    public void A_source_that_cannot_work_stops_the_start_naming_its_entry(string service, string target, string message)
+    {
+        var options = new RosterDiscoveryOptions { Namespace = "prod" };
+        options.Sources[service] = target;
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Contains("Sources", error.Message, StringComparison.Ordinal);
+    }
+
     private static IConfigurationRoot Configuration(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 }

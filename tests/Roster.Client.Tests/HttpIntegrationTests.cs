@@ -101,6 +101,46 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_static_source_is_called_by_name_its_dead_address_ejected_and_readmitted_once_it_answers()
+    {
+        var a = await StartUnregisteredAsync("static-a");
+        var b = await StartUnregisteredAsync("static-b");
+        var deadPort = Processes.AppProcess.FreePort();
+        var http = Consumer(o =>
+        {
+            o.Sources["orders"] = $"static://{Address(a).Authority}, {Address(b).Authority},127.0.0.1:{deadPort}";
+            o.LoadBalancing.BaseEjectionTime = TimeSpan.FromSeconds(1);
+        });
+
+        // Known at once, from configuration, before any call: the registry (which has no "orders") is not asked.
+        var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
+        Assert.True(discovery.TryGetEndpoints("orders", out var endpoints));
+        Assert.Equal(EndpointSource.Static, endpoints.Source);
+        Assert.Equal(TimeSpan.Zero, endpoints.AgeAt(DateTimeOffset.UtcNow.AddHours(1)));
+        Assert.Equal(3, endpoints.Endpoints.Length);
+
+        // The dead address costs no request: the call goes to another, and the address is ejected.
+        for (var i = 0; i < 60; i++)
+        {
+            Assert.StartsWith("static-", await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)), StringComparison.Ordinal);
+        }
+
+        var balancer = _consumer!.GetRequiredService<RosterLoadBalancer>();
+        Assert.DoesNotContain($"127.0.0.1:{deadPort}", Enumerable.Range(0, 20).Select(_ =>
+        {
+            Assert.True(balancer.TryPick(endpoints, out var lease));
+            lease.Complete(RequestOutcome.Success);
+            return lease.Endpoint.Id;
+        }));
+
+        // Once something answers there, the address is tried again after its ejection and taken back.
+        await StartUnregisteredAsync("static-c", deadPort);
+        await Eventually.TrueAsync(
+            async () => await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)) == "static-c",
+            "the re-admitted address answers", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task Restarting_providers_one_by_one_under_load_fails_no_request()
     {
         for (var i = 0; i < 3; i++)
@@ -191,7 +231,20 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         return app;
     }
 
-    private HttpClient Consumer()
+    /// <summary>A provider that does not register: a plain Kestrel server answering <c>/whoami</c>.</summary>
+    private async Task<WebApplication> StartUnregisteredAsync(string id, int port = 0)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapGet("/whoami", () => id);
+        await app.StartAsync();
+        _providers.Add(app);
+        return app;
+    }
+
+    private HttpClient Consumer(Action<RosterDiscoveryOptions>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -199,6 +252,7 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         {
             o.Namespace = "prod";
             o.LoadBalancing.Policy = LoadBalancingPolicy.RoundRobin;
+            configure?.Invoke(o);
         });
         services.AddHttpClient("orders", c => c.BaseAddress = new Uri("http://orders")).AddRosterDiscovery();
         _consumer = services.BuildServiceProvider();

@@ -59,7 +59,7 @@ public static class RosterClientTelemetry
     {
         Meter.CreateObservableGauge(
             "roster.client.list.age", ObserveListAges, "s",
-            "How long each service's list may have been out of date (0 while the watch keeps it current), by namespace, service and source (live, cached, disk).");
+            "How long each service's list may have been out of date (0 while the watch keeps it current), by namespace, service and source (live, cached, disk, static).");
     }
 
     /// <summary>A discovery whose lists the list-age gauge reports, until it is disposed.</summary>
@@ -71,6 +71,7 @@ public static class RosterClientTelemetry
     {
         EndpointSource.Live => "live",
         EndpointSource.Cached => "cached",
+        EndpointSource.Static => "static",
         _ => "disk",
     };
 

@@ -11,4 +11,7 @@ public enum EndpointSource
 
     /// <summary>Read from the cache directory, written by an earlier process, because the registry could not be reached at start.</summary>
     Disk,
+
+    /// <summary>A fixed list given in configuration (<c>static://</c> in <see cref="RosterDiscoveryOptions.Sources"/>): never out of date.</summary>
+    Static,
 }

@@ -13,14 +13,15 @@ namespace Roster.Client;
 /// <param name="Source">Where the list came from.</param>
 /// <param name="UpdatedAt">
 /// For a <see cref="EndpointSource.Live"/> list, when it last changed; for a <see cref="EndpointSource.Cached"/>
-/// list, when the registry was last reachable; for a <see cref="EndpointSource.Disk"/> list, when it was saved.
+/// list, when the registry was last reachable; for a <see cref="EndpointSource.Disk"/> list, when it was saved; for a
+/// <see cref="EndpointSource.Static"/> list, when it was read from configuration.
 /// </param>
 public sealed record ServiceEndpoints(
     string Namespace, string Service, long Sequence, ImmutableArray<InstanceEndpoint> Endpoints, EndpointSource Source, DateTimeOffset UpdatedAt)
 {
     /// <summary>
     /// How long the list may have been out of date at <paramref name="now"/>: zero while the registry's
-    /// watch keeps it current, else the time since it was last known current.
+    /// watch keeps it current (and for a static list), else the time since it was last known current.
     /// </summary>
-    public TimeSpan AgeAt(DateTimeOffset now) => Source == EndpointSource.Live || now < UpdatedAt ? TimeSpan.Zero : now - UpdatedAt;
+    public TimeSpan AgeAt(DateTimeOffset now) => Source is EndpointSource.Live or EndpointSource.Static || now < UpdatedAt ? TimeSpan.Zero : now - UpdatedAt;
 }

@@ -1,0 +1,83 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Roster.Client.Discovery;
+
+/// <summary>
+/// A fixed list of endpoints from configuration, in go-zero's syntax: <c>static://10.0.0.1:8080,host-2:8080,[fd00::1]:8080</c>.
+/// Each endpoint is <c>host:port</c>, its id the same text. The balancer's ejection sets a failing address aside and
+/// brings it back, as it does for the registry's lists; the list itself never changes.
+/// </summary>
+internal static class StaticSource
+{
+    public const string Scheme = "static://";
+
+    /// <summary>Why <paramref name="target"/> is not a source this SDK can read, or null when it is.</summary>
+    public static string? Check(string? target)
+    {
+        if (string.IsNullOrWhiteSpace(target))
+        {
+            return "a source is required, such as static://10.0.0.1:8080,10.0.0.2:8080.";
+        }
+
+        if (!target.StartsWith(Scheme, StringComparison.Ordinal))
+        {
+            var scheme = target.IndexOf("://", StringComparison.Ordinal) is var end and > 0 ? target[..(end + 3)] : target;
+            return scheme is "etcd://" or "k8s://"
+                ? $"{scheme} sources are not supported by this version of the SDK yet; static:// is."
+                : $"'{target}' is not a source: it must start with static://.";
+        }
+
+        return TryParse(target, out _, out var error) ? null : error;
+    }
+
+    /// <summary>The endpoints of a target <see cref="Check"/> accepted.</summary>
+    public static ImmutableArray<InstanceEndpoint> Parse(string target) =>
+        TryParse(target, out var endpoints, out var error) ? endpoints : throw new ArgumentException(error, nameof(target));
+
+    private static bool TryParse(string target, out ImmutableArray<InstanceEndpoint> endpoints, out string? error)
+    {
+        endpoints = [];
+        var builder = ImmutableArray.CreateBuilder<InstanceEndpoint>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var part in target[Scheme.Length..].Split(',', StringSplitOptions.TrimEntries))
+        {
+            var colon = part.LastIndexOf(':');
+            var host = colon > 0 ? part[..colon] : "";
+            if (host.StartsWith('[') && host.EndsWith(']'))
+            {
+                host = host[1..^1];
+                if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6)
+                {
+                    error = $"'{part}' does not hold an IPv6 address in its brackets.";
+                    return false;
+                }
+            }
+            else if (host.Length == 0 || host.Contains(':', StringComparison.Ordinal) || Uri.CheckHostName(host) == UriHostNameType.Unknown)
+            {
+                error = $"'{part}' is not host:port (an IPv6 address goes in brackets: [fd00::1]:8080).";
+                return false;
+            }
+
+            if (!int.TryParse(part.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                error = $"'{part}' has no port from 1 to 65535.";
+                return false;
+            }
+
+            if (!seen.Add(part))
+            {
+                error = $"'{part}' is listed twice.";
+                return false;
+            }
+
+            builder.Add(new InstanceEndpoint(part, host, port));
+        }
+
+        endpoints = builder.ToImmutable();
+        error = null;
+        return true;
+    }
+}
