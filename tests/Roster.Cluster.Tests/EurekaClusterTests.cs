@@ -34,13 +34,13 @@ public sealed class EurekaClusterTests(BrokersFixture brokers) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
         }
 
-        Assert.Equal(["orders-1:UP", "orders-2:UP"], Instances(await NextCacheAsync(client, c => c.Count == 2)));
+        Assert.Equal(["orders-1:UP", "orders-2:UP"], await NextCacheAsync(client, c => c.Count == 2));
         using (var drained = await writer.Client.PatchAsync(new Uri("/api/v1/namespaces/prod/services/orders/instances/orders-2", UriKind.Relative), JsonContent.Create(new { drained = true })))
         {
             Assert.Equal(HttpStatusCode.OK, drained.StatusCode);
         }
 
-        Assert.Equal(["orders-1:UP", "orders-2:OUT_OF_SERVICE"], Instances(await NextCacheAsync(client, c => c.Contains("orders-2:OUT_OF_SERVICE"))));
+        Assert.Equal(["orders-1:UP", "orders-2:OUT_OF_SERVICE"], await NextCacheAsync(client, c => c.Contains("orders-2:OUT_OF_SERVICE")));
 
         // Frozen past its lease: expired on every node; its next heartbeat registers it again, on every node.
         await client.SendAsync("pause");
@@ -69,19 +69,5 @@ public sealed class EurekaClusterTests(BrokersFixture brokers) : IAsyncLifetime
         }
     }
 
-    private static async Task<JsonElement> NextCacheAsync(NodeScript client, Func<List<string>, bool> until)
-    {
-        var deadline = DateTime.UtcNow + Within;
-        while (true)
-        {
-            var line = await client.NextAsync("cache", deadline - DateTime.UtcNow);
-            if (until(Instances(line)))
-            {
-                return line;
-            }
-        }
-    }
-
-    private static List<string> Instances(JsonElement line) =>
-        [.. line.GetProperty("instances").EnumerateArray().Select(i => $"{i.GetProperty("id").GetString()}:{i.GetProperty("status").GetString()}")];
+    private static Task<List<string>> NextCacheAsync(NodeScript client, Func<List<string>, bool> until) => EurekaScenario.NextCacheAsync(client, until, Within);
 }

@@ -27,7 +27,7 @@ public sealed class EurekaClientTests : IAsyncLifetime
 
         await client.NextAsync("registered", Within);
         await client.NextAsync("started", Within);
-        Assert.Equal(["orders-1:UP"], Instances(await client.NextAsync("cache", Within)));
+        Assert.Equal(["orders-1:UP"], EurekaScenario.Instances(await client.NextAsync("cache", Within)));
         await client.NextAsync("heartbeat", Within);
 
         // Its registration is a Roster instance: the application in lower case, ipAddr as the address, its lease.
@@ -45,7 +45,7 @@ public sealed class EurekaClientTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
         }
 
-        Assert.Equal(["orders-1:UP", "orders-2:UP"], Instances(await NextCacheAsync(client, c => c.Count == 2)));
+        Assert.Equal(["orders-1:UP", "orders-2:UP"], await NextCacheAsync(client, c => c.Count == 2));
 
         // A drain in Roster is Eureka's OUT_OF_SERVICE.
         using (var drained = await _roster.Client.PatchAsync(new Uri("/api/v1/namespaces/prod/services/orders/instances/orders-2", UriKind.Relative), RosterTestServer.Json(new { drained = true })))
@@ -53,12 +53,12 @@ public sealed class EurekaClientTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, drained.StatusCode);
         }
 
-        Assert.Equal(["orders-1:UP", "orders-2:OUT_OF_SERVICE"], Instances(await NextCacheAsync(client, c => c.Contains("orders-2:OUT_OF_SERVICE"))));
+        Assert.Equal(["orders-1:UP", "orders-2:OUT_OF_SERVICE"], await NextCacheAsync(client, c => c.Contains("orders-2:OUT_OF_SERVICE")));
 
         // The process freezes past its 3 s lease: Roster expires it, and the client's cache loses it through a delta.
         await client.SendAsync("pause");
         await client.NextAsync("paused", Within);
-        Assert.Equal(["orders-2:OUT_OF_SERVICE"], Instances(await NextCacheAsync(client, c => !c.Contains("orders-1:UP"))));
+        Assert.Equal(["orders-2:OUT_OF_SERVICE"], await NextCacheAsync(client, c => !c.Contains("orders-1:UP")));
         using (var gone = await _roster.Client.GetAsync(new Uri("/api/v1/namespaces/prod/services/orders/instances/orders-1", UriKind.Relative)))
         {
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
@@ -67,7 +67,7 @@ public sealed class EurekaClientTests : IAsyncLifetime
         // Its next heartbeat is told 404 and it registers again: a new incarnation, back in every list.
         await client.SendAsync("resume");
         await client.NextAsync("registered", Within);
-        Assert.Equal(["orders-1:UP", "orders-2:OUT_OF_SERVICE"], Instances(await NextCacheAsync(client, c => c.Contains("orders-1:UP"))));
+        Assert.Equal(["orders-1:UP", "orders-2:OUT_OF_SERVICE"], await NextCacheAsync(client, c => c.Contains("orders-1:UP")));
         var again = await _roster.GetJsonAsync("/api/v1/namespaces/prod/services/orders/instances/orders-1");
         Assert.True(again.GetProperty("incarnation").GetInt64() > incarnation);
 
@@ -92,19 +92,5 @@ public sealed class EurekaClientTests : IAsyncLifetime
             audit.GetProperty("entries").EnumerateArray().Where(e => e.GetProperty("id").GetString() == "orders-1").Select(e => e.GetProperty("action").GetString()));
     }
 
-    private static async Task<JsonElement> NextCacheAsync(NodeScript client, Func<List<string>, bool> until)
-    {
-        var deadline = DateTime.UtcNow + Within;
-        while (true)
-        {
-            var line = await client.NextAsync("cache", deadline - DateTime.UtcNow);
-            if (until(Instances(line)))
-            {
-                return line;
-            }
-        }
-    }
-
-    private static List<string> Instances(JsonElement line) =>
-        [.. line.GetProperty("instances").EnumerateArray().Select(i => $"{i.GetProperty("id").GetString()}:{i.GetProperty("status").GetString()}")];
+    private static Task<List<string>> NextCacheAsync(NodeScript client, Func<List<string>, bool> until) => EurekaScenario.NextCacheAsync(client, until, Within);
 }

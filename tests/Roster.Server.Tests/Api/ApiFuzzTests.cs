@@ -94,86 +94,29 @@ public sealed class ApiFuzzTests(ITestOutputHelper output)
         var time = new ManualTimeProvider();
         await using var server = await RosterTestServer.StartAsync(true, time);
         using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(10) };
-        var failures = new List<string>();
-        var answered = new Dictionary<int, int>();
-
-        // A stream of requests from one sequence, sent one at a time so each revision check is about that request alone.
-        var seed = Environment.GetEnvironmentVariable("CsCheck_Seed");
-        await Request.Array[Requests].SampleAsync(
-            async requests =>
-            {
-                foreach (var request in requests)
-                {
-                    var before = await RevisionAsync(client);
-                    var status = await SendAsync(client, request, failures);
-                    answered[status] = answered.GetValueOrDefault(status) + 1;
-                    var after = await RevisionAsync(client);
-                    if (status is < 200 or >= 300 && after != before)
-                    {
-                        failures.Add($"{request}: answered {status} but the revision moved from {before} to {after}");
-                    }
-
-                    Assert.True(failures.Count == 0, string.Join("\n", failures));
-                }
-            },
-            writeLine: output.WriteLine,
-            seed: seed,
-            iter: 1,
-            threads: 1,
-            print: requests => $"{requests.Length:N0} requests (the failing one is named above)");
-
-        output.WriteLine($"{Requests:N0} requests; answers: {string.Join(", ", answered.OrderBy(a => a.Key).Select(a => $"{a.Key}: {a.Value}"))}");
-        Assert.Empty(failures);
+        var answered = await GeneratedRequests.RunAsync(Request, Requests, client, CheckProblemAsync, output.WriteLine);
         Assert.True(answered.Where(a => a.Key is >= 200 and < 300).Sum(a => a.Value) > Requests / 20, "enough requests were accepted to change the registry");
         Assert.True(answered.Where(a => a.Key is >= 400 and < 500).Sum(a => a.Value) > Requests / 5, "enough requests were refused");
     }
 
-    private static async Task<long> RevisionAsync(HttpClient client)
+    /// <summary>A 4xx must be an RFC 7807 problem.</summary>
+    private static async Task<string?> CheckProblemAsync(FuzzRequest fuzz, HttpResponseMessage response)
     {
-        using var status = await client.GetAsync(new Uri("/api/v1/status", UriKind.Relative));
-        using var doc = JsonDocument.Parse(await status.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("revision").GetInt64();
-    }
-
-    private static async Task<int> SendAsync(HttpClient client, FuzzRequest fuzz, List<string> failures)
-    {
-        using var request = new HttpRequestMessage(fuzz.Method, fuzz.Path);
-        if (fuzz.Body is not null)
-        {
-            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(fuzz.Body));
-            if (fuzz.ContentType is not null)
-            {
-                request.Content.Headers.TryAddWithoutValidation("Content-Type", fuzz.ContentType);
-            }
-        }
-
-        foreach (var (name, value) in fuzz.Headers)
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        // A watch that is accepted streams for ever: its headers are its answer.
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var status = (int)response.StatusCode;
-        if (status >= 500)
+        if (status < 400 || fuzz.Method == HttpMethod.Head)
         {
-            failures.Add($"{fuzz}: answered {status}: {await response.Content.ReadAsStringAsync()}");
-        }
-        else if (status >= 400 && fuzz.Method != HttpMethod.Head)
-        {
-            var type = response.Content.Headers.ContentType?.MediaType;
-            var text = await response.Content.ReadAsStringAsync();
-
-            // Kestrel itself refuses a request target holding an encoded NUL with a bare 400, before any of the node's
-            // code runs (nothing to change, nothing the node could answer with): the one 4xx without a problem.
-            var refusedByKestrel = status == 400 && text.Length == 0 && fuzz.Path.Contains("%00", StringComparison.Ordinal);
-            if (!refusedByKestrel && (type != "application/problem+json" || !IsProblem(text)))
-            {
-                failures.Add($"{fuzz}: answered {status} without a problem ({type}): {text}");
-            }
+            return null;
         }
 
-        return status;
+        var type = response.Content.Headers.ContentType?.MediaType;
+        var text = await response.Content.ReadAsStringAsync();
+
+        // Kestrel itself refuses a request target holding an encoded NUL with a bare 400, before any of the node's
+        // code runs (nothing to change, nothing the node could answer with): the one 4xx without a problem.
+        var refusedByKestrel = status == 400 && text.Length == 0 && fuzz.Path.Contains("%00", StringComparison.Ordinal);
+        return !refusedByKestrel && (type != "application/problem+json" || !IsProblem(text))
+            ? $"answered {status} without a problem ({type}): {text}"
+            : null;
     }
 
     private static bool IsProblem(string text)
@@ -201,10 +144,4 @@ public sealed class ApiFuzzTests(ITestOutputHelper output)
     }
 
     private static string Escape(string segment) => Uri.EscapeDataString(segment);
-
-    private sealed record FuzzRequest(HttpMethod Method, string Path, string? Body, string? ContentType, (string Name, string Value)[] Headers)
-    {
-        public override string ToString() =>
-            $"{Method} {Path} [{ContentType}] {(Body is null ? "(no body)" : Body.Length > 200 ? Body[..200] + "…" : Body)} {string.Join(' ', Headers.Select(h => $"{h.Name}: {h.Value}"))}";
-    }
 }
