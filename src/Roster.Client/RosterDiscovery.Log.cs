@@ -34,4 +34,7 @@ public sealed partial class RosterDiscovery
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Roster discovery could not save {Namespace}/{Service} to the cache directory: {Reason}")]
     private static partial void LogSaveFailed(ILogger logger, string @namespace, string service, string reason);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Roster service {Namespace}/{Service} is now discovered from {Source}")]
+    private static partial void LogSourceChanged(ILogger logger, string @namespace, string service, string source);
 }

@@ -15,6 +15,9 @@ public sealed partial class RosterDiscovery
     private readonly Dictionary<string, List<TaskCompletionSource<ServiceEndpoints>>> _waiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<EndpointSubscription>> _subscribers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _unconfirmedEmptySince = new(StringComparer.Ordinal);
+
+    /// <summary>The services whose list comes from configuration (a static target) rather than from the registry.</summary>
+    private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
     private CancellationTokenSource? _stream;
     private int _generation;
     private bool _streamOpen;
@@ -123,6 +126,9 @@ public sealed partial class RosterDiscovery
             case DiscoveryMessage.FlushDisk:
                 FlushDisk();
                 break;
+            case DiscoveryMessage.SourcesChanged changed:
+                OnSourcesChanged(changed.Sources, cancellationToken);
+                break;
             default:
                 // A message from a stream this loop has already replaced.
                 break;
@@ -158,6 +164,36 @@ public sealed partial class RosterDiscovery
             {
                 PostLater(new DiscoveryMessage.DiskFallback(service), _options.DiskFallbackDelay, cancellationToken);
             }
+        }
+    }
+
+    private void OnSourcesChanged(IReadOnlyDictionary<string, string> sources, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (service, target) in sources)
+        {
+            if (_sources.TryGetValue(service, out var before) && before == target)
+            {
+                continue;
+            }
+
+            // From the registry (or another list) to this one: the registry's events for it are ignored from now on.
+            _models.Remove(service);
+            _unconfirmedEmptySince.Remove(service);
+            _sources[service] = target;
+            var list = new ServiceEndpoints(_namespace, service, 0, StaticSource.Parse(target), EndpointSource.Static, now);
+            _cache.Replace(list, confirmedEmpty: true, anySequence: true);
+            Notify(list);
+            LogSourceChanged(_logger, _namespace, service, target);
+        }
+
+        foreach (var service in _sources.Keys.Where(s => !sources.ContainsKey(s)).ToList())
+        {
+            // Back to the registry: the static list stays until the registry's list replaces it.
+            _sources.Remove(service);
+            _models[service] = new ServiceModel(service);
+            OpenStream(resume: false, cancellationToken);
+            LogSourceChanged(_logger, _namespace, service, "the registry");
         }
     }
 

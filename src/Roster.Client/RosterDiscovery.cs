@@ -51,9 +51,10 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
         // Services with a static source are known from the start and never asked of the registry (the loop, the cache's
         // only writer afterwards, does not run yet).
         var readAt = _time.GetUtcNow();
-        foreach (var (service, target) in options.Sources)
+        foreach (var (service, target) in options.ConfiguredSources())
         {
             _cache.Replace(new ServiceEndpoints(_namespace, service, 0, StaticSource.Parse(target), EndpointSource.Static, readAt), confirmedEmpty: true, anySequence: true);
+            _sources[service] = target;
         }
 
         _loop = Task.Run(() => RunAsync(_stopping.Token));
@@ -116,6 +117,13 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
         Post(new DiscoveryMessage.Subscribe(subscription));
         return new Unsubscriber(this, subscription, stop);
     }
+
+    /// <summary>
+    /// Takes the <see cref="RosterDiscoveryOptions.Sources"/> of reloaded options (checked with <see cref="RosterDiscoveryOptions.Validate"/>):
+    /// a service given a new static list uses it at once; a service whose entry was removed goes back to the registry,
+    /// keeping its static list until the registry's list replaces it (an empty one only once confirmed).
+    /// </summary>
+    internal void ApplySources(RosterDiscoveryOptions options) => Post(new DiscoveryMessage.SourcesChanged(options.ConfiguredSources()));
 
     /// <summary>Stops watching; lists already handed out stay valid. Pending lists are written to the cache directory first.</summary>
     public async ValueTask DisposeAsync()

@@ -52,9 +52,15 @@ public sealed class RosterDiscoveryOptions
     /// <summary>
     /// Services found somewhere other than the Roster registry, by name: <c>static://10.0.0.1:8080,10.0.0.2:8080</c> (a
     /// fixed list, go-zero's syntax; <c>[v6]:port</c> for IPv6). A service with no entry is discovered through the
-    /// registry. Each entry is checked at start, and a bad one stops the process naming it. Default: none.
+    /// registry, as does one whose target is empty. Each entry is checked at start, and a bad one stops the process
+    /// naming it; a reload follows the configuration (a reload with a bad entry is refused whole). Default: none.
     /// </summary>
     public IDictionary<string, string> Sources { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The entries of <see cref="Sources"/> that name a source: an empty one (how configuration removes an
+    /// entry on reload) leaves the service to the registry.</summary>
+    internal Dictionary<string, string> ConfiguredSources() =>
+        Sources.Where(s => !string.IsNullOrWhiteSpace(s.Value)).ToDictionary(s => s.Key, s => s.Value.Trim(), StringComparer.Ordinal);
 
     /// <summary>Throws when the options cannot work, naming the setting.</summary>
     public void Validate()
@@ -65,7 +71,7 @@ public sealed class RosterDiscoveryOptions
         }
 
         LoadBalancing.Validate();
-        foreach (var (service, target) in Sources)
+        foreach (var (service, target) in ConfiguredSources())
         {
             if (!RosterDiscovery.IsServiceName(service))
             {

@@ -91,8 +91,52 @@ public sealed class ConfigurationTests
         Assert.False(discovery.TryGetEndpoints("orders", out _)); // from the registry, when asked
     }
 
+    [Fact]
+    public async Task A_reload_moves_a_service_between_static_lists_and_the_registry_without_a_restart()
+    {
+        await using var registry = await RosterTestServer.StartAsync(true);
+        using (var registered = await registry.RegisterAsync("prod", "payments", "p-1", new { address = "10.9.0.1", port = 8080, ttlSeconds = 60 }))
+        {
+            registered.EnsureSuccessStatusCode();
+        }
+
+        var configuration = Configuration(new()
+        {
+            ["Roster:Servers:0"] = registry.Address.ToString(),
+            ["Roster:Discovery:Namespace"] = "prod",
+            ["Roster:Discovery:Sources:payments"] = "static://10.0.0.1:8080",
+        });
+        var services = new ServiceCollection();
+        services.AddRoster(configuration.GetSection("Roster")).AddDiscovery();
+        await using var provider = services.BuildServiceProvider();
+        var discovery = provider.GetRequiredService<RosterDiscovery>();
+        string[] Addresses() => discovery.TryGetEndpoints("payments", out var e) ? [.. e.Endpoints.Select(i => $"{e.Source}:{i.Address}")] : [];
+        Assert.Equal(["Static:10.0.0.1"], Addresses());
+
+        configuration["Roster:Discovery:Sources:payments"] = "static://10.0.0.2:8080,10.0.0.3:8080";
+        configuration.Reload();
+        await Eventually.TrueAsync(() => Addresses().SequenceEqual(["Static:10.0.0.2", "Static:10.0.0.3"]), "the new static list is in force");
+
+        // A reload with a bad entry is refused as a whole: "orders" in it is never taken (a static list, once taken, would
+        // stay in the cache until the registry's replaced it).
+        configuration["Roster:Discovery:Sources:payments"] = "static://10.0.0.4";
+        configuration["Roster:Discovery:Sources:orders"] = "static://10.0.0.5:8080";
+        configuration.Reload();
+        configuration["Roster:Discovery:Sources:payments"] = "static://10.0.0.2:8080,10.0.0.3:8080";
+        configuration["Roster:Discovery:Sources:orders"] = ""; // how a configuration says "no entry"
+        configuration["Roster:Discovery:Sources:billing"] = "static://10.0.0.6:8080";
+        configuration.Reload();
+        await Eventually.TrueAsync(() => discovery.TryGetEndpoints("billing", out _), "the next good reload is taken");
+        Assert.False(discovery.TryGetEndpoints("orders", out _));
+        Assert.Equal(["Static:10.0.0.2", "Static:10.0.0.3"], Addresses());
+
+        // The entry removed: the registry's list replaces the static one.
+        configuration["Roster:Discovery:Sources:payments"] = "";
+        configuration.Reload();
+        await Eventually.TrueAsync(() => Addresses().SequenceEqual(["Live:10.9.0.1"]), "the registry's list is in force");
+    }
+
     [Theory]
-    [InlineData("payments", "", "a source is required")]
     [InlineData("payments", "static://10.0.0.1", "is not host:port")]
     [InlineData("payments", "static://10.0.0.1:8080,10.0.0.1:8080", "listed twice")]
     [InlineData("payments", "static://fd00::1:8080", "brackets")]

@@ -85,6 +85,27 @@ public sealed class ServiceDiscoveryProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_static_source_configured_for_roster_serves_calls_through_service_discovery()
+    {
+        var unregistered = WebApplication.CreateSlimBuilder();
+        unregistered.WebHost.UseUrls("http://127.0.0.1:0");
+        unregistered.Logging.SetMinimumLevel(LogLevel.Warning);
+        var payments = unregistered.Build();
+        payments.MapGet("/whoami", () => "payments-static");
+        await payments.StartAsync();
+        _providers.Add(payments);
+
+        var services = ConsumerServices(new Dictionary<string, string?> { ["Roster:Discovery:Sources:payments"] = "static://" + Address(payments).Authority });
+        services.AddHttpClient("payments", c => c.BaseAddress = new Uri("http://payments")).AddServiceDiscovery();
+        _consumer = services.BuildServiceProvider();
+
+        var http = _consumer.GetRequiredService<IHttpClientFactory>().CreateClient("payments");
+        Assert.Equal("payments-static", await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)));
+        var endpoints = await _consumer.GetRequiredService<ServiceEndpointResolver>().GetEndpointsAsync("http://payments", CancellationToken.None);
+        Assert.Equal(Address(payments).Authority, Assert.Single(endpoints.Endpoints).Features.Get<InstanceEndpoint>()!.Id);
+    }
+
+    [Fact]
     public async Task IP_literals_pass_through_and_roster_own_handler_stacks_without_resolving_twice()
     {
         var provider = await StartProviderAsync("orders-0");

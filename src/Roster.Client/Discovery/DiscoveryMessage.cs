@@ -43,4 +43,7 @@ internal abstract record DiscoveryMessage
 
     /// <summary>Time to write the lists changed since the last write to the cache directory.</summary>
     public sealed record FlushDisk : DiscoveryMessage;
+
+    /// <summary>The configured sources changed: services and their targets, all checked already.</summary>
+    public sealed record SourcesChanged(IReadOnlyDictionary<string, string> Sources) : DiscoveryMessage;
 }

@@ -31,6 +31,9 @@ internal sealed partial class DiscoverySettings : IDisposable
 
     public RosterLoadBalancer Balancer { get; }
 
+    /// <summary>Called with the new sources when a reload changes <see cref="RosterDiscoveryOptions.Sources"/>.</summary>
+    public event Action<RosterDiscoveryOptions>? SourcesChanged;
+
     /// <summary>
     /// Takes the monitor's current value when it is valid. Reloads may call this on several threads at
     /// once: each one that finds a newer value in force after writing its own writes again, so the
@@ -56,6 +59,12 @@ internal sealed partial class DiscoverySettings : IDisposable
             if (Balancer.Reconfigure(next.LoadBalancing) | previous.MaxAttemptsPerRequest != next.MaxAttemptsPerRequest)
             {
                 LogLoadBalancingReloaded(_logger, next.LoadBalancing.Policy, next.MaxAttemptsPerRequest);
+            }
+
+            var (before, after) = (previous.ConfiguredSources(), next.ConfiguredSources());
+            if (before.Count != after.Count || before.Any(s => !after.TryGetValue(s.Key, out var target) || target != s.Value))
+            {
+                SourcesChanged?.Invoke(next);
             }
 
             if (previous.Namespace != next.Namespace || previous.CacheDirectory != next.CacheDirectory)

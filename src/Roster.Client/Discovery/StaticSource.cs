@@ -15,13 +15,8 @@ internal static class StaticSource
     public const string Scheme = "static://";
 
     /// <summary>Why <paramref name="target"/> is not a source this SDK can read, or null when it is.</summary>
-    public static string? Check(string? target)
+    public static string? Check(string target)
     {
-        if (string.IsNullOrWhiteSpace(target))
-        {
-            return "a source is required, such as static://10.0.0.1:8080,10.0.0.2:8080.";
-        }
-
         if (!target.StartsWith(Scheme, StringComparison.Ordinal))
         {
             var scheme = target.IndexOf("://", StringComparison.Ordinal) is var end and > 0 ? target[..(end + 3)] : target;

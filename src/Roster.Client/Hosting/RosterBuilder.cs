@@ -46,8 +46,9 @@ public sealed class RosterBuilder
     /// Adds a shared <see cref="RosterDiscovery"/> for one namespace and the <see cref="RosterLoadBalancer"/>
     /// that <c>AddHttpClient(...).AddRosterDiscovery()</c> uses. The settings come from the <c>Discovery</c>
     /// section of the configuration given to <c>AddRoster</c> (when one was), then from <paramref name="configure"/>.
-    /// When the configuration reloads, <see cref="RosterDiscoveryOptions.LoadBalancing"/> and
-    /// <see cref="RosterDiscoveryOptions.MaxAttemptsPerRequest"/> follow it; the other settings are read once.
+    /// When the configuration reloads, <see cref="RosterDiscoveryOptions.LoadBalancing"/>,
+    /// <see cref="RosterDiscoveryOptions.MaxAttemptsPerRequest"/> and <see cref="RosterDiscoveryOptions.Sources"/> follow
+    /// it; the other settings are read once.
     /// Calling it again configures the options again but adds no second discovery: the first stays the one shared.
     /// </summary>
     public RosterBuilder AddDiscovery(Action<RosterDiscoveryOptions>? configure = null)
@@ -58,11 +59,17 @@ public sealed class RosterBuilder
             provider.GetRequiredService<IOptionsMonitor<RosterDiscoveryOptions>>(),
             provider.GetService<TimeProvider>(),
             provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>() ?? NullLogger<RosterDiscovery>.Instance));
-        Services.TryAddSingleton(provider => new RosterDiscovery(
-            provider.GetRequiredService<RosterClient>(),
-            provider.GetRequiredService<DiscoverySettings>().Current,
-            provider.GetService<TimeProvider>(),
-            provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>()));
+        Services.TryAddSingleton(provider =>
+        {
+            var settings = provider.GetRequiredService<DiscoverySettings>();
+            var discovery = new RosterDiscovery(
+                provider.GetRequiredService<RosterClient>(),
+                settings.Current,
+                provider.GetService<TimeProvider>(),
+                provider.GetService<ILoggerFactory>()?.CreateLogger<RosterDiscovery>());
+            settings.SourcesChanged += discovery.ApplySources;
+            return discovery;
+        });
         Services.TryAddSingleton(provider => provider.GetRequiredService<DiscoverySettings>().Balancer);
         return this;
     }
