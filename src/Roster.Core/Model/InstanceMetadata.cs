@@ -61,6 +61,24 @@ public sealed class InstanceMetadata : IEquatable<InstanceMetadata>
         return new InstanceMetadata(canonical.Buffer.WrittenSpan.ToArray(), sorted.Length);
     }
 
+    /// <summary>The entries, in key order: decoded from the canonical bytes on each call (for reads that need the strings).</summary>
+    public List<KeyValuePair<string, string>> Pairs()
+    {
+        var pairs = new List<KeyValuePair<string, string>>(Count);
+        var reader = new Utf8JsonReader(_utf8Json);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.GetString()!;
+                reader.Read();
+                pairs.Add(new(key, reader.GetString()!));
+            }
+        }
+
+        return pairs;
+    }
+
     /// <summary>Restores metadata from its canonical bytes (as stored in the log).</summary>
     internal static InstanceMetadata FromCanonical(byte[] utf8Json, int count) =>
         count == 0 ? Empty : new InstanceMetadata(utf8Json, count);

@@ -5,7 +5,6 @@ using Roster.Core.Leases;
 using Roster.Core.Log;
 using Roster.Core.Model;
 using Roster.Core.Node;
-using Roster.Core.StateMachine;
 using Roster.Core.Validation;
 using Roster.Server.Hosting;
 using Roster.Server.Security;
@@ -179,7 +178,7 @@ internal static class ConsulAgentEndpoints
         }
 
         // The check's state changes: the registration is written again with it, keeping its incarnation and lease.
-        var pairs = ReadMetadata(instance.Registration.Metadata).Where(p => p.Key != CheckStateKey).ToList();
+        var pairs = instance.Registration.Metadata.Pairs().Where(p => p.Key != CheckStateKey).ToList();
         if (critical)
         {
             pairs.Add(new(CheckStateKey, "critical"));
@@ -191,24 +190,7 @@ internal static class ConsulAgentEndpoints
 
     /// <summary>Whether the instance's Consul check was last reported failing.</summary>
     internal static bool IsCritical(InstanceRecord instance) =>
-        ReadMetadata(instance.Registration.Metadata).Any(p => p.Key == CheckStateKey && p.Value == "critical");
-
-    internal static IEnumerable<KeyValuePair<string, string>> ReadMetadata(InstanceMetadata metadata)
-    {
-        var pairs = new List<KeyValuePair<string, string>>(metadata.Count);
-        var reader = new Utf8JsonReader(metadata.Utf8Json);
-        while (reader.Read())
-        {
-            if (reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var key = reader.GetString()!;
-                reader.Read();
-                pairs.Add(new(key, reader.GetString()!));
-            }
-        }
-
-        return pairs;
-    }
+        instance.Registration.Metadata.Pairs().Any(p => p.Key == CheckStateKey && p.Value == "critical");
 
     /// <summary>The instance with Consul service id <paramref name="id"/> in the namespace (Consul ids are unique per agent).</summary>
     private static (string Service, InstanceRecord Instance)? Find(RegistryState state, string ns, string id)
@@ -229,26 +211,10 @@ internal static class ConsulAgentEndpoints
         return null;
     }
 
-    private static async Task<IResult> SubmitAsync(RegistryNode node, Change change, WriteAuthor? author, HttpContext context)
-    {
-        try
-        {
-            var outcome = await node.SubmitAsync(change, author, context.RequestAborted).ConfigureAwait(false);
-            return outcome.Status switch
-            {
-                OutcomeStatus.NotFound => Text(404, $"Unknown service ID \"{change.Key.Id}\"."),
-                OutcomeStatus.StaleIncarnation => Text(409, "The service was registered again meanwhile; retry."),
-                _ => Results.Ok(),
-            };
-        }
-        catch (Exception e) when (e is NodeNotReadyException or TimeoutException or StorageUnavailableException or LogUnavailableException)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return Text(503, "Roster could not make the change now (" + e.Message + "); retry");
-        }
-    }
+    private static Task<IResult> SubmitAsync(RegistryNode node, Change change, WriteAuthor? author, HttpContext context) =>
+        PlainTextWrites.SubmitAsync(node, change, author, context, Results.Ok(), $"Unknown service ID \"{change.Key.Id}\".", "service");
 
-    private static IResult Text(int status, string message) => Results.Text(message + "\n", statusCode: status);
+    private static IResult Text(int status, string message) => PlainTextWrites.Text(status, message);
 }
 
 /// <summary>A Consul service definition as clients send it (field names as Consul's, matched case-insensitively).</summary>

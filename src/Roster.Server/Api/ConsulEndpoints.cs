@@ -175,15 +175,15 @@ internal static class ConsulEndpoints
             w.WriteStartArray();
             foreach (var instance in instances)
             {
-                var passing = !instance.Operator.Drained && !instance.Operator.Disabled && !ConsulAgentEndpoints.IsCritical(instance) && !ReportedNotUp(instance);
-                if (passingOnly && !passing)
+                var critical = health ? CriticalBecause(instance) : null;
+                if (passingOnly && critical is not null)
                 {
                     continue;
                 }
 
                 if (health)
                 {
-                    WriteHealthEntry(w, service, instance, passing, options.Datacenter);
+                    WriteHealthEntry(w, service, instance, critical, options.Datacenter);
                 }
                 else
                 {
@@ -214,7 +214,7 @@ internal static class ConsulEndpoints
         w.WriteEndObject();
     }
 
-    private static void WriteHealthEntry(Utf8JsonWriter w, string service, InstanceRecord instance, bool passing, string datacenter)
+    private static void WriteHealthEntry(Utf8JsonWriter w, string service, InstanceRecord instance, string? critical, string datacenter)
     {
         var registration = instance.Registration;
         w.WriteStartObject();
@@ -239,10 +239,8 @@ internal static class ConsulEndpoints
         w.WriteString("Node"u8, registration.Address);
         w.WriteString("CheckID"u8, "service:" + instance.Id);
         w.WriteString("Name"u8, $"Service '{service}' check");
-        w.WriteString("Status"u8, passing ? "passing" : "critical");
-        w.WriteString("Output"u8, passing ? "registered in Roster"
-            : instance.Operator.Drained ? "drained in Roster" : instance.Operator.Disabled ? "disabled in Roster"
-            : ConsulAgentEndpoints.IsCritical(instance) ? "TTL check reported failing" : "Eureka status reported not UP");
+        w.WriteString("Status"u8, critical is null ? "passing" : "critical");
+        w.WriteString("Output"u8, critical ?? "registered in Roster");
         w.WriteString("ServiceID"u8, instance.Id);
         w.WriteString("ServiceName"u8, service);
         w.WriteEndObject();
@@ -250,9 +248,32 @@ internal static class ConsulEndpoints
         w.WriteEndObject();
     }
 
-    /// <summary>Whether the provider registered through the Eureka API with a status other than <c>UP</c>.</summary>
-    private static bool ReportedNotUp(InstanceRecord instance) =>
-        ConsulAgentEndpoints.ReadMetadata(instance.Registration.Metadata).Any(p => p.Key == Eureka.EurekaMetadata.Status);
+    /// <summary>
+    /// Why the health API shows the instance <c>critical</c>, or null when it is passing: drained or disabled in Roster,
+    /// its Consul check reported failing, or a Eureka status other than <c>UP</c> (the metadata read once).
+    /// </summary>
+    private static string? CriticalBecause(InstanceRecord instance)
+    {
+        if (instance.Operator.Drained || instance.Operator.Disabled)
+        {
+            return instance.Operator.Drained ? "drained in Roster" : "disabled in Roster";
+        }
+
+        foreach (var (key, value) in instance.Registration.Metadata.Pairs())
+        {
+            if (key == ConsulAgentEndpoints.CheckStateKey && value == "critical")
+            {
+                return "TTL check reported failing";
+            }
+
+            if (key == Eureka.EurekaMetadata.Status)
+            {
+                return "Eureka status reported not UP";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Consul's weights: the instance's effective weight when passing, 1 when warning (Roster has no warning).</summary>
     private static void WriteWeights(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
@@ -293,7 +314,7 @@ internal static class ConsulEndpoints
     internal static void WriteMeta(Utf8JsonWriter w, ReadOnlySpan<byte> name, InstanceRecord instance)
     {
         w.WriteStartObject(name);
-        foreach (var (key, value) in ConsulAgentEndpoints.ReadMetadata(instance.Registration.Metadata))
+        foreach (var (key, value) in instance.Registration.Metadata.Pairs())
         {
             if (key is not ("tags" or ConsulAgentEndpoints.CheckStateKey))
             {

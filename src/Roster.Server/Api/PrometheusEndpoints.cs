@@ -77,15 +77,9 @@ internal static class PrometheusEndpoints
         w.WriteString("__meta_roster_weight"u8, instance.EffectiveWeight.ToString(System.Globalization.CultureInfo.InvariantCulture));
         w.WriteString("__meta_roster_drained"u8, instance.Operator.Drained ? "true" : "false");
         w.WriteString("__meta_roster_disabled"u8, instance.Operator.Disabled ? "true" : "false");
-        var reader = new Utf8JsonReader(registration.Metadata.Utf8Json);
-        while (reader.Read())
+        foreach (var (key, value) in registration.Metadata.Pairs())
         {
-            if (reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var key = reader.GetString()!;
-                reader.Read();
-                w.WriteString("__meta_roster_metadata_" + LabelName(key), reader.GetString());
-            }
+            w.WriteString("__meta_roster_metadata_" + LabelName(key), value);
         }
 
         w.WriteEndObject();

@@ -75,18 +75,15 @@ internal sealed class AdmissionControl(Microsoft.Extensions.Options.IOptions<Adm
     private static double? ShareOf(HttpRequest request)
     {
         var path = request.Path.Value ?? string.Empty;
-        if (path.StartsWith("/eureka/", StringComparison.Ordinal))
+        if (!path.StartsWith("/api/v1/", StringComparison.Ordinal))
         {
-            return EurekaShareOf(request, path);
+            // The compatibility APIs, weighed below; anything else (health, metrics, the console) is never turned away.
+            return path.StartsWith("/eureka/", StringComparison.Ordinal) ? EurekaShareOf(request, path)
+                : path.StartsWith("/v1/", StringComparison.Ordinal) ? ConsulShareOf(request, path)
+                : null;
         }
 
-        if (path.StartsWith("/v1/", StringComparison.Ordinal))
-        {
-            return ConsulShareOf(request, path);
-        }
-
-        if (!path.StartsWith("/api/v1/", StringComparison.Ordinal)
-            || path.Equals("/api/v1/status", StringComparison.Ordinal)
+        if (path.Equals("/api/v1/status", StringComparison.Ordinal)
             || path.Equals("/api/v1/debug", StringComparison.Ordinal)
             || path.EndsWith("/watch", StringComparison.Ordinal))
         {

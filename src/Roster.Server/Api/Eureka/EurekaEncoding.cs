@@ -63,41 +63,37 @@ internal static class EurekaEncoding
         return text.ToString();
     }
 
+    private static readonly GzipFragments.Part JsonSeparator = new(","u8.ToArray());
+    private static readonly GzipFragments.Part JsonEnd = new("]}}"u8.ToArray());
+    private static readonly GzipFragments.Part XmlEnd = new("</applications>"u8.ToArray());
+
+    /// <summary>An <c>applications</c> document (the full registry, a delta, a VIP's instances).</summary>
     public static byte[] Applications(EurekaFormat format, IReadOnlyList<EurekaApplication> applications, string hashCode, long version) =>
-        Write(format, json =>
-        {
-            json.WriteStartObject();
-            json.WriteStartObject("applications"u8);
-            json.WriteString("versions__delta"u8, version.ToString(CultureInfo.InvariantCulture));
-            json.WriteString("apps__hashcode"u8, hashCode);
-            json.WriteStartArray("application"u8);
-            foreach (var application in applications)
-            {
-                WriteApplication(json, application);
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }, xml =>
-        {
-            xml.WriteStartElement("applications");
-            xml.WriteElementString("versions__delta", version.ToString(CultureInfo.InvariantCulture));
-            xml.WriteElementString("apps__hashcode", hashCode);
-            foreach (var application in applications)
-            {
-                WriteApplication(xml, application);
-            }
-
-            xml.WriteEndElement();
-        });
+        GzipFragments.Concatenate(ApplicationsDocument(format, hashCode, version, [.. applications.Select(a => new GzipFragments.Part(ApplicationPart(format, a)))]));
 
     /// <summary>
-    /// The opening of an <c>applications</c> document, up to its first application: with
-    /// <see cref="ApplicationPart"/> for each application (JSON parts separated by commas) and <c>]}}</c> or
-    /// <c>&lt;/applications&gt;</c> after them, the same bytes as <see cref="Applications"/>.
+    /// The parts of an <c>applications</c> document around the applications' own parts (<see cref="ApplicationPart"/>):
+    /// its opening, the applications (comma-separated in JSON) and its end; joined, or gzipped part by part.
     /// </summary>
-    public static byte[] ApplicationsStart(EurekaFormat format, string hashCode, long version)
+    public static List<GzipFragments.Part> ApplicationsDocument(EurekaFormat format, string hashCode, long version, IReadOnlyList<GzipFragments.Part> applications)
+    {
+        var parts = new List<GzipFragments.Part>(applications.Count * 2 + 2) { new(ApplicationsStart(format, hashCode, version)) };
+        for (var i = 0; i < applications.Count; i++)
+        {
+            if (format == EurekaFormat.Json && i > 0)
+            {
+                parts.Add(JsonSeparator);
+            }
+
+            parts.Add(applications[i]);
+        }
+
+        parts.Add(format == EurekaFormat.Json ? JsonEnd : XmlEnd);
+        return parts;
+    }
+
+    /// <summary>The opening of an <c>applications</c> document, up to its first application.</summary>
+    private static byte[] ApplicationsStart(EurekaFormat format, string hashCode, long version)
     {
         using var buffer = new MemoryStream(256);
         if (format == EurekaFormat.Json)

@@ -6,7 +6,6 @@ using Roster.Core.Leases;
 using Roster.Core.Log;
 using Roster.Core.Model;
 using Roster.Core.Node;
-using Roster.Core.StateMachine;
 using Roster.Core.Validation;
 using Roster.Server.Hosting;
 using Roster.Server.Security;
@@ -262,7 +261,7 @@ internal static class EurekaEndpoints
             return Text(404, $"Instance {id} of {app} is not registered");
         }
 
-        var entries = ConsulAgentEndpoints.ReadMetadata(instance.Registration.Metadata).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var entries = instance.Registration.Metadata.Pairs().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         var zone = instance.Registration.Zone;
         foreach (var (name, values) in context.Request.Query)
         {
@@ -291,24 +290,8 @@ internal static class EurekaEndpoints
             : await SubmitAsync(node, new RegisterChange(key, updated!, instance.Incarnation), author, context, StatusCodes.Status200OK).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> SubmitAsync(RegistryNode node, Change change, WriteAuthor? author, HttpContext context, int success)
-    {
-        try
-        {
-            var outcome = await node.SubmitAsync(change, author, context.RequestAborted).ConfigureAwait(false);
-            return outcome.Status switch
-            {
-                OutcomeStatus.NotFound => Text(404, $"Instance {change.Key.Id} is not registered"),
-                OutcomeStatus.StaleIncarnation => Text(409, "The instance was registered again meanwhile; retry"),
-                _ => Results.StatusCode(success),
-            };
-        }
-        catch (Exception e) when (e is NodeNotReadyException or TimeoutException or StorageUnavailableException or LogUnavailableException)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return Text(503, "Roster could not make the change now (" + e.Message + "); retry");
-        }
-    }
+    private static Task<IResult> SubmitAsync(RegistryNode node, Change change, WriteAuthor? author, HttpContext context, int success) =>
+        PlainTextWrites.SubmitAsync(node, change, author, context, Results.StatusCode(success), $"Instance {change.Key.Id} is not registered", "instance");
 
     /// <summary>
     /// Eureka clients authenticate with HTTP Basic (<c>http://user:password@registry/eureka</c>): the password is read as
@@ -341,7 +324,7 @@ internal static class EurekaEndpoints
 
     private static IResult Encoded(HttpContext context, EncodedBody body) => new EncodedResult(body, EurekaEncoding.Negotiate(context.Request));
 
-    private static IResult Text(int status, string message) => Results.Text(message + "\n", statusCode: status);
+    private static IResult Text(int status, string message) => PlainTextWrites.Text(status, message);
 
     /// <summary>Writes encoded bytes, gzipped when the client accepts gzip (Eureka clients do).</summary>
     private sealed class EncodedResult(EncodedBody body, EurekaFormat format) : IResult

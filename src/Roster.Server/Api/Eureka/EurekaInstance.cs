@@ -74,7 +74,7 @@ internal sealed class EurekaInstance
         string? reportedStatus = null, hostName = null, vip = null, secureVip = null, home = null, statusPage = null, health = null;
         int? securePort = null;
         var consulCritical = false;
-        foreach (var (key, value) in ConsulAgentEndpoints.ReadMetadata(registration.Metadata))
+        foreach (var (key, value) in registration.Metadata.Pairs())
         {
             switch (key)
             {

@@ -121,15 +121,12 @@ internal sealed class EurekaResponseCache(IOptions<EurekaOptions> options, TimeP
     private sealed record DeltaBody(long Revision, DateTimeOffset BuiltAt, EncodedBody Body);
 
     /// <summary>
-    /// One revision's view and encodings, each built once, when first asked for. Each application keeps its view, status
-    /// counts and encodings from the revision before when its service did not change (the registry's state shares an
+    /// One revision's view and encodings, each built once, when first asked for. Each application keeps its view and
+    /// encodings from the revision before when its service did not change (the registry's state shares an
     /// unchanged service's object between revisions): a change re-encodes and recompresses one application, not all.
     /// </summary>
     private sealed class Snapshot
     {
-        private static readonly GzipFragments.Part JsonSeparator = new(","u8.ToArray());
-        private static readonly GzipFragments.Part JsonEnd = new("]}}"u8.ToArray());
-        private static readonly GzipFragments.Part XmlEnd = new("</applications>"u8.ToArray());
         private readonly IReadOnlyList<ApplicationEntry> _entries;
         private readonly Lazy<(IReadOnlyList<EurekaApplication>, string)> _view;
         private readonly Lazy<EncodedBody> _json;
@@ -165,23 +162,10 @@ internal sealed class EurekaResponseCache(IOptions<EurekaOptions> options, TimeP
 
         public EncodedBody Encoded(EurekaFormat format) => format == EurekaFormat.Json ? _json.Value : _xml.Value;
 
-        /// <summary>The <c>applications</c> document: its opening, each application's part, its end.</summary>
         private EncodedBody Encode(EurekaFormat format)
         {
             var (_, hashCode) = View;
-            var parts = new List<GzipFragments.Part>(_entries.Count * 2 + 2) { new(EurekaEncoding.ApplicationsStart(format, hashCode, Revision)) };
-            for (var i = 0; i < _entries.Count; i++)
-            {
-                if (format == EurekaFormat.Json && i > 0)
-                {
-                    parts.Add(JsonSeparator);
-                }
-
-                parts.Add(_entries[i].Part(format));
-            }
-
-            parts.Add(format == EurekaFormat.Json ? JsonEnd : XmlEnd);
-            return new EncodedBody(parts);
+            return new EncodedBody(EurekaEncoding.ApplicationsDocument(format, hashCode, Revision, [.. _entries.Select(e => e.Part(format))]));
         }
     }
 
