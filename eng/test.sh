@@ -3,7 +3,8 @@
 # It installs what the tests need first: RabbitMQ (Debian's rabbitmq-server, for the cluster tests, which start
 # their own brokers as plain processes; the package's own service is not started), chromium and Firefox ESR
 # (Debian's, driven by Microsoft.Playwright in the web console's tests), Prometheus (Debian's, started by the
-# compatibility tests as a plain process) and the npm clients those tests drive (Node.js from the machine or Debian).
+# compatibility tests as a plain process), etcd (Debian's etcd-server, started by the client SDK's etcd source tests as
+# a plain process) and the npm clients those tests drive (Node.js from the machine or Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ export DOTNET_NOLOGO=1
 ./eng/install-rabbitmq.sh
 ./eng/install-browsers.sh
 ./eng/install-prometheus.sh
+./eng/install-etcd.sh
 ./eng/install-node-clients.sh
 
 dotnet build Roster.slnx -c Release

@@ -5,7 +5,7 @@ namespace Roster.Client.AspNetCore;
 
 /// <summary>
 /// What this process sees of Roster, as <c>MapRosterStatus</c> serves it: whether it drains, and for each
-/// service it calls, the list it holds (source, age) and what the balancer knows of every endpoint.
+/// service it calls, the list it holds (source, origin, age) and what the balancer knows of every endpoint.
 /// </summary>
 internal sealed record RosterStatus(bool Draining, string? Namespace, IReadOnlyList<ServiceStatus> Services)
 {
@@ -15,6 +15,7 @@ internal sealed record RosterStatus(bool Draining, string? Namespace, IReadOnlyL
         var services = discovery?.KnownServices().Select(list => new ServiceStatus(
             list.Service,
             list.Source.ToString().ToLowerInvariant(),
+            list.Origin,
             list.Sequence,
             list.AgeAt(now).TotalSeconds,
             [.. balancer!.Describe(list).Select(EndpointStatus.Of)])).ToArray(); // AddDiscovery registers both
@@ -22,7 +23,7 @@ internal sealed record RosterStatus(bool Draining, string? Namespace, IReadOnlyL
     }
 }
 
-internal sealed record ServiceStatus(string Service, string Source, long Sequence, double AgeSeconds, IReadOnlyList<EndpointStatus> Endpoints);
+internal sealed record ServiceStatus(string Service, string Source, string Origin, long Sequence, double AgeSeconds, IReadOnlyList<EndpointStatus> Endpoints);
 
 internal sealed record EndpointStatus(
     string Id, string Address, int Port, string Zone, int Weight, bool Drained,

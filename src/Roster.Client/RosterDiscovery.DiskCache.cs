@@ -20,9 +20,17 @@ public sealed partial class RosterDiscovery
             return;
         }
 
+        // A list saved from another source than the service's now is not its list: a followed list is saved under its
+        // target, the registry's under the registry's id (which has no "://").
+        var source = _sources.GetValueOrDefault(service);
+        if (source is not null ? file.RegistryId != source.Target : file.RegistryId.Contains("://", StringComparison.Ordinal))
+        {
+            return;
+        }
+
         var saved = new ServiceModel(service);
         saved.Load(file.Service, file.RegistryId);
-        var endpoints = saved.ToEndpoints(_namespace, EndpointSource.Disk, file.SavedAt);
+        var endpoints = saved.ToEndpoints(_namespace, EndpointSource.Disk, file.SavedAt) with { Origin = source?.Origin ?? ServiceEndpoints.RegistryOrigin };
         if (_cache.Replace(endpoints, confirmedEmpty: true, anySequence: true) == ReplaceOutcome.Replaced)
         {
             LogDiskFallback(_logger, _namespace, service, endpoints.Endpoints.Length, file.SavedAt);
@@ -30,14 +38,14 @@ public sealed partial class RosterDiscovery
         }
     }
 
-    private void SaveLater(ServiceModel model, DateTimeOffset now)
+    private void SaveLater(string service, CachedServiceFile file)
     {
-        if (_disk is null || model.RegistryId is not { } registryId)
+        if (_disk is null)
         {
             return;
         }
 
-        _unsaved[model.Name] = new CachedServiceFile(registryId, _namespace, now, model.ToData());
+        _unsaved[service] = file;
         if (!_flushScheduled)
         {
             // Changes that come together are written together, a moment later, off this loop.

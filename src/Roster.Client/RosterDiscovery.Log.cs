@@ -37,4 +37,13 @@ public sealed partial class RosterDiscovery
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Roster service {Namespace}/{Service} is now discovered from {Source}")]
     private static partial void LogSourceChanged(ILogger logger, string @namespace, string service, string source);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Error, Message = "Roster service {Namespace}/{Service}: the provider of {Target} failed ({Reason}); the last list is kept and the provider restarts")]
+    private static partial void LogSourceFailed(ILogger logger, string @namespace, string service, string target, string reason, Exception? exception);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Roster service {Namespace}/{Service}: {Target} cannot be reached ({Reason}); the last list is served until it is back")]
+    private static partial void LogSourceLost(ILogger logger, string @namespace, string service, string target, string reason);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Information, Message = "Roster service {Namespace}/{Service}: {Target} is reachable again")]
+    private static partial void LogSourceRestored(ILogger logger, string @namespace, string service, string target);
 }

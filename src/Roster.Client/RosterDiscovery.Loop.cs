@@ -15,9 +15,6 @@ public sealed partial class RosterDiscovery
     private readonly Dictionary<string, List<TaskCompletionSource<ServiceEndpoints>>> _waiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<EndpointSubscription>> _subscribers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _unconfirmedEmptySince = new(StringComparer.Ordinal);
-
-    /// <summary>The services whose list comes from configuration (a static target) rather than from the registry.</summary>
-    private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
     private CancellationTokenSource? _stream;
     private int _generation;
     private bool _streamOpen;
@@ -54,6 +51,11 @@ public sealed partial class RosterDiscovery
         finally
         {
             _stream?.Cancel();
+            foreach (var service in _followers.Keys.ToList())
+            {
+                StopFollowing(service);
+            }
+
             foreach (var waiting in _waiters.Values.SelectMany(w => w))
             {
                 waiting.TrySetException(new ObjectDisposedException(nameof(RosterDiscovery)));
@@ -129,6 +131,9 @@ public sealed partial class RosterDiscovery
             case DiscoveryMessage.SourcesChanged changed:
                 OnSourcesChanged(changed.Sources, cancellationToken);
                 break;
+            case DiscoveryMessage.SourceReport report:
+                OnSourceReport(report.Feed, report.Report);
+                break;
             default:
                 // A message from a stream this loop has already replaced.
                 break;
@@ -153,7 +158,11 @@ public sealed partial class RosterDiscovery
             waiting.Add(waiter);
         }
 
-        if (!_models.ContainsKey(service))
+        if (_sources.TryGetValue(service, out var source))
+        {
+            Follow(service, source, cancellationToken);
+        }
+        else if (!_models.ContainsKey(service))
         {
             _models[service] = new ServiceModel(service);
 
@@ -164,36 +173,6 @@ public sealed partial class RosterDiscovery
             {
                 PostLater(new DiscoveryMessage.DiskFallback(service), _options.DiskFallbackDelay, cancellationToken);
             }
-        }
-    }
-
-    private void OnSourcesChanged(IReadOnlyDictionary<string, string> sources, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        foreach (var (service, target) in sources)
-        {
-            if (_sources.TryGetValue(service, out var before) && before == target)
-            {
-                continue;
-            }
-
-            // From the registry (or another list) to this one: the registry's events for it are ignored from now on.
-            _models.Remove(service);
-            _unconfirmedEmptySince.Remove(service);
-            _sources[service] = target;
-            var list = new ServiceEndpoints(_namespace, service, 0, StaticSource.Parse(target), EndpointSource.Static, now);
-            _cache.Replace(list, confirmedEmpty: true, anySequence: true);
-            Notify(list);
-            LogSourceChanged(_logger, _namespace, service, target);
-        }
-
-        foreach (var service in _sources.Keys.Where(s => !sources.ContainsKey(s)).ToList())
-        {
-            // Back to the registry: the static list stays until the registry's list replaces it.
-            _sources.Remove(service);
-            _models[service] = new ServiceModel(service);
-            OpenStream(resume: false, cancellationToken);
-            LogSourceChanged(_logger, _namespace, service, "the registry");
         }
     }
 
@@ -227,7 +206,11 @@ public sealed partial class RosterDiscovery
             case ReplaceOutcome.Replaced:
                 _unconfirmedEmptySince.Remove(model.Name);
                 Notify(next);
-                SaveLater(model, now);
+                if (model.RegistryId is { } registryId)
+                {
+                    SaveLater(model.Name, new CachedServiceFile(registryId, _namespace, now, model.ToData()));
+                }
+
                 break;
             case ReplaceOutcome.EmptyRefused:
                 if (_unconfirmedEmptySince.TryAdd(model.Name, now))

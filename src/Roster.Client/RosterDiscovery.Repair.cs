@@ -29,6 +29,7 @@ public sealed partial class RosterDiscovery
             }
         }
 
+        ConfirmFollowedEmpties(now);
         RepairWhereNeeded(cancellationToken);
         if (_models.Values.Any(m => m.IsLoaded))
         {

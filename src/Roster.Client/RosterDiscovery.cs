@@ -50,11 +50,15 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
 
         // Services with a static source are known from the start and never asked of the registry (the loop, the cache's
         // only writer afterwards, does not run yet).
+        // Services followed by a provider (etcd, ...) start being followed when first asked for, as the registry's do.
         var readAt = _time.GetUtcNow();
-        foreach (var (service, target) in options.ConfiguredSources())
+        foreach (var (service, source) in options.ResolvedSources())
         {
-            _cache.Replace(new ServiceEndpoints(_namespace, service, 0, StaticSource.Parse(target), EndpointSource.Static, readAt), confirmedEmpty: true, anySequence: true);
-            _sources[service] = target;
+            _sources[service] = source;
+            if (source.Provider is null)
+            {
+                _cache.Replace(StaticList(service, source, readAt), confirmedEmpty: true, anySequence: true);
+            }
         }
 
         _loop = Task.Run(() => RunAsync(_stopping.Token));
@@ -120,10 +124,11 @@ public sealed partial class RosterDiscovery : IAsyncDisposable
 
     /// <summary>
     /// Takes the <see cref="RosterDiscoveryOptions.Sources"/> of reloaded options (checked with <see cref="RosterDiscoveryOptions.Validate"/>):
-    /// a service given a new static list uses it at once; a service whose entry was removed goes back to the registry,
-    /// keeping its static list until the registry's list replaces it (an empty one only once confirmed).
+    /// a service given a new static list uses it at once, one given another followed source (etcd, ...) follows it at once
+    /// when it is in use; a service whose entry was removed goes back to the registry. The list in use stays until the new
+    /// source's replaces it (an empty one only once confirmed).
     /// </summary>
-    internal void ApplySources(RosterDiscoveryOptions options) => Post(new DiscoveryMessage.SourcesChanged(options.ConfiguredSources()));
+    internal void ApplySources(RosterDiscoveryOptions options) => Post(new DiscoveryMessage.SourcesChanged(options.ResolvedSources()));
 
     /// <summary>Stops watching; lists already handed out stay valid. Pending lists are written to the cache directory first.</summary>
     public async ValueTask DisposeAsync()

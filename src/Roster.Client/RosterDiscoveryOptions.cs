@@ -1,3 +1,5 @@
+using Roster.Client.Sources;
+
 namespace Roster.Client;
 
 /// <summary>How a consumer discovers services. Every default is stated on its property.</summary>
@@ -51,11 +53,29 @@ public sealed class RosterDiscoveryOptions
 
     /// <summary>
     /// Services found somewhere other than the Roster registry, by name: <c>static://10.0.0.1:8080,10.0.0.2:8080</c> (a
-    /// fixed list, go-zero's syntax; <c>[v6]:port</c> for IPv6). A service with no entry is discovered through the
+    /// fixed list, go-zero's syntax; <c>[v6]:port</c> for IPv6), or a target one of the <see cref="SourceProviders"/> reads
+    /// (<c>etcd://10.0.0.1:2379,10.0.0.2:2379/user.rpc</c> with Roster.Client.Etcd). A service with no entry is discovered through the
     /// registry, as does one whose target is empty. Each entry is checked at start, and a bad one stops the process
     /// naming it; a reload follows the configuration (a reload with a bad entry is refused whole). Default: none.
     /// </summary>
     public IDictionary<string, string> Sources { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What reads the targets of <see cref="Sources"/> other than <c>static://</c>, by scheme: etcd's from Roster.Client.Etcd
+    /// (<c>AddEtcdSources()</c>), or one of your own. Not read from configuration. Default: none.
+    /// </summary>
+    public IList<IEndpointSourceProvider> SourceProviders { get; } = [];
+
+    /// <summary>The provider that reads <paramref name="target"/>, or null for a static list (or a target no provider reads).</summary>
+    internal IEndpointSourceProvider? ProviderFor(string target)
+    {
+        var end = target.IndexOf("://", StringComparison.Ordinal);
+        return end > 0 ? SourceProviders.FirstOrDefault(p => string.Equals(p.Scheme, target[..end], StringComparison.OrdinalIgnoreCase)) : null;
+    }
+
+    /// <summary>The entries of <see cref="Sources"/> that name a source, each with the provider that reads it (none for a static list).</summary>
+    internal Dictionary<string, Discovery.ConfiguredSource> ResolvedSources() =>
+        ConfiguredSources().ToDictionary(s => s.Key, s => new Discovery.ConfiguredSource(s.Value, ProviderFor(s.Value)), StringComparer.Ordinal);
 
     /// <summary>The entries of <see cref="Sources"/> that name a source: an empty one (how configuration removes an
     /// entry on reload) leaves the service to the registry.</summary>
@@ -78,7 +98,10 @@ public sealed class RosterDiscoveryOptions
                 throw new ArgumentException($"RosterDiscoveryOptions.Sources: '{service}' is not a service name: lower-case letters, digits, '.' and '-', starting and ending with a letter or digit.", nameof(Sources));
             }
 
-            if (Discovery.StaticSource.Check(target) is { } error)
+            var error = target.StartsWith(Discovery.StaticSource.Scheme, StringComparison.Ordinal) || ProviderFor(target) is not { } provider
+                ? Discovery.StaticSource.Check(target, SourceProviders)
+                : provider.Check(target);
+            if (error is not null)
             {
                 throw new ArgumentException($"RosterDiscoveryOptions.Sources:{service}: {error}", nameof(Sources));
             }

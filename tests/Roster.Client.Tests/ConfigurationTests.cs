@@ -141,8 +141,10 @@ public sealed class ConfigurationTests
     [InlineData("payments", "static://10.0.0.1:8080,10.0.0.1:8080", "listed twice")]
     [InlineData("payments", "static://fd00::1:8080", "brackets")]
     [InlineData("payments", "static://10.0.0.1:70000", "no port")]
-    [InlineData("payments", "http://10.0.0.1:8080", "must start with static://")]
-    [InlineData("payments", "etcd://127.0.0.1:2379/payments.rpc", "not supported by this version")]
+    [InlineData("payments", "http://10.0.0.1:8080", "no source provider reads http:// targets; this discovery reads static://")]
+    [InlineData("payments", "10.0.0.1:8080", "it must start with a scheme (static://)")]
+    [InlineData("payments", "etcd://127.0.0.1:2379/payments.rpc", "need the Roster.Client.Etcd package and its AddEtcdSources()")]
+    [InlineData("payments", "k8s://shop/payments:8080", "not supported by this version")]
     [InlineData("Payments", "static://10.0.0.1:8080", "not a service name")]
     public void A_source_that_cannot_work_stops_the_start_naming_its_entry(string service, string target, string message)
     {
@@ -151,6 +153,34 @@ public sealed class ConfigurationTests
         var error = Assert.Throws<ArgumentException>(options.Validate);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.Contains("Sources", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("etcd://127.0.0.1:2379", "names no key")]
+    [InlineData("etcd://127.0.0.1:2379/", "names no key")]
+    [InlineData("etcd://127.0.0.1/user.rpc", "etcd member '127.0.0.1' is not host:port")]
+    [InlineData("etcd://127.0.0.1:2379,127.0.0.1:2379/user.rpc", "listed twice")]
+    [InlineData("etcd://127.0.0.1:2379/user rpc", "no spaces")]
+    [InlineData("http://127.0.0.1:2379/user.rpc", "this discovery reads static://, etcd://")]
+    public void An_etcd_target_that_cannot_work_stops_the_start_naming_what_is_wrong(string target, string message)
+    {
+        var options = new RosterDiscoveryOptions { Namespace = "prod" }.AddEtcdSources();
+        options.Sources["user-rpc"] = target;
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Contains("Sources:user-rpc", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_etcd_target_names_its_members_in_order_and_the_key_go_zero_registers_under()
+    {
+        var options = new RosterDiscoveryOptions { Namespace = "prod" }.AddEtcdSources().AddEtcdSources();
+        options.Sources["user-rpc"] = "etcd://10.0.0.1:2379, etcd-2:22379,[fd00::3]:2379/user.rpc";
+        options.Validate();
+        Assert.Single(options.SourceProviders);
+        var target = Roster.Client.Etcd.EtcdTarget.Parse(options.Sources["user-rpc"], out _)!;
+        Assert.Equal(["http://10.0.0.1:2379/", "http://etcd-2:22379/", "http://[fd00::3]:2379/"], target.Members.Select(m => m.ToString()));
+        Assert.Equal("user.rpc/", target.Prefix);
     }
 
     private static IConfigurationRoot Configuration(Dictionary<string, string?> values) =>

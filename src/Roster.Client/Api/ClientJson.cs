@@ -27,4 +27,5 @@ internal sealed record ProblemAnswer(string? Title, int Status, string? Detail, 
 [JsonSerializable(typeof(SnapshotAnswer))]
 [JsonSerializable(typeof(ServiceListAnswer))]
 [JsonSerializable(typeof(CachedServiceFile))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -59,7 +59,7 @@ public static class RosterClientTelemetry
     {
         Meter.CreateObservableGauge(
             "roster.client.list.age", ObserveListAges, "s",
-            "How long each service's list may have been out of date (0 while the watch keeps it current), by namespace, service and source (live, cached, disk, static).");
+            "How long each service's list may have been out of date (0 while the watch keeps it current), by namespace, service, source (live, cached, disk, static) and origin (registry, static, etcd, ...).");
     }
 
     /// <summary>A discovery whose lists the list-age gauge reports, until it is disposed.</summary>
@@ -85,7 +85,8 @@ public static class RosterClientTelemetry
                 yield return new Measurement<double>(list.AgeAt(at).TotalSeconds,
                     new KeyValuePair<string, object?>("roster.namespace", list.Namespace),
                     new KeyValuePair<string, object?>("roster.service", list.Service),
-                    new KeyValuePair<string, object?>("roster.source", SourceName(list.Source)));
+                    new KeyValuePair<string, object?>("roster.source", SourceName(list.Source)),
+                    new KeyValuePair<string, object?>("roster.origin", list.Origin));
             }
         }
     }

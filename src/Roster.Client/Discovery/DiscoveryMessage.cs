@@ -44,6 +44,9 @@ internal abstract record DiscoveryMessage
     /// <summary>Time to write the lists changed since the last write to the cache directory.</summary>
     public sealed record FlushDisk : DiscoveryMessage;
 
-    /// <summary>The configured sources changed: services and their targets, all checked already.</summary>
-    public sealed record SourcesChanged(IReadOnlyDictionary<string, string> Sources) : DiscoveryMessage;
+    /// <summary>The configured sources changed: services and their sources, all checked already.</summary>
+    public sealed record SourcesChanged(IReadOnlyDictionary<string, ConfiguredSource> Sources) : DiscoveryMessage;
+
+    /// <summary>A source provider reported a list or an outage (<see cref="Sources.EndpointSourceFeed"/>'s reports) through <see cref="Feed"/>.</summary>
+    public sealed record SourceReport(Sources.EndpointSourceFeed Feed, object Report) : DiscoveryMessage;
 }

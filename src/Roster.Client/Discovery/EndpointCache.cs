@@ -71,27 +71,39 @@ internal sealed class EndpointCache
     }
 
     /// <summary>
-    /// Keeps every list but marks it as served from the cache: the registry cannot be reached since
-    /// <paramref name="lostAt"/>, from when the lists' age counts.
+    /// Keeps every list of the registry but marks it as served from the cache: the registry cannot be reached since
+    /// <paramref name="lostAt"/>, from when the lists' age counts. Lists of other sources are left as they are.
     /// </summary>
     public void MarkAllCached(DateTimeOffset lostAt)
     {
         foreach (var slot in _services.Values)
         {
-            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Live } current
+            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Live, Origin: ServiceEndpoints.RegistryOrigin } current
                 && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Cached, UpdatedAt = lostAt }, current) != current)
             {
             }
         }
     }
 
-    /// <summary>Marks lists kept through an outage as current again: the registry's watch is back.</summary>
+    /// <summary>Marks the registry's lists kept through an outage as current again: the registry's watch is back.</summary>
     public void MarkAllLive(DateTimeOffset now)
     {
         foreach (var slot in _services.Values)
         {
-            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Cached } current
+            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Cached, Origin: ServiceEndpoints.RegistryOrigin } current
                 && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Live, UpdatedAt = now }, current) != current)
+            {
+            }
+        }
+    }
+
+    /// <summary>Keeps the service's list but marks it as served from the cache: its source cannot be reached since <paramref name="lostAt"/>.</summary>
+    public void MarkCached(string @namespace, string service, DateTimeOffset lostAt)
+    {
+        if (_services.TryGetValue(new ServiceName(@namespace, service), out var slot))
+        {
+            while (Volatile.Read(ref slot.Current) is { Source: EndpointSource.Live } current
+                && Interlocked.CompareExchange(ref slot.Current, current with { Source = EndpointSource.Cached, UpdatedAt = lostAt }, current) != current)
             {
             }
         }

@@ -14,15 +14,20 @@ internal static class StaticSource
 {
     public const string Scheme = "static://";
 
-    /// <summary>Why <paramref name="target"/> is not a source this SDK can read, or null when it is.</summary>
-    public static string? Check(string target)
+    /// <summary>Why <paramref name="target"/> is not a static source nor one of the <paramref name="providers"/>', or null when it is a static source.</summary>
+    public static string? Check(string target, IEnumerable<Sources.IEndpointSourceProvider> providers)
     {
         if (!target.StartsWith(Scheme, StringComparison.Ordinal))
         {
-            var scheme = target.IndexOf("://", StringComparison.Ordinal) is var end and > 0 ? target[..(end + 3)] : target;
-            return scheme is "etcd://" or "k8s://"
-                ? $"{scheme} sources are not supported by this version of the SDK yet; static:// is."
-                : $"'{target}' is not a source: it must start with static://.";
+            var known = string.Join(", ", providers.Select(p => p.Scheme + "://").Prepend(Scheme));
+            var scheme = target.IndexOf("://", StringComparison.Ordinal) is var end and > 0 ? target[..(end + 3)] : null;
+            return scheme switch
+            {
+                "etcd://" => $"etcd:// sources need the Roster.Client.Etcd package and its AddEtcdSources(); this discovery reads {known}.",
+                "k8s://" => $"k8s:// sources are not supported by this version of the SDK yet; this discovery reads {known}.",
+                null => $"'{target}' is not a source: it must start with a scheme ({known}).",
+                _ => $"no source provider reads {scheme} targets; this discovery reads {known}.",
+            };
         }
 
         return TryParse(target, out _, out var error) ? null : error;
@@ -32,6 +37,36 @@ internal static class StaticSource
     public static ImmutableArray<InstanceEndpoint> Parse(string target) =>
         TryParse(target, out var endpoints, out var error) ? endpoints : throw new ArgumentException(error, nameof(target));
 
+    /// <summary>Reads one <c>host:port</c> (<c>[v6]:port</c>) as an endpoint whose id is the same text; null when it is not one, with why.</summary>
+    public static InstanceEndpoint? ParseHostPort(string text, out string? error)
+    {
+        var colon = text.LastIndexOf(':');
+        var host = colon > 0 ? text[..colon] : "";
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+            if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6)
+            {
+                error = $"'{text}' does not hold an IPv6 address in its brackets.";
+                return null;
+            }
+        }
+        else if (host.Length == 0 || host.Contains(':', StringComparison.Ordinal) || Uri.CheckHostName(host) == UriHostNameType.Unknown)
+        {
+            error = $"'{text}' is not host:port (an IPv6 address goes in brackets: [fd00::1]:8080).";
+            return null;
+        }
+
+        if (!int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            error = $"'{text}' has no port from 1 to 65535.";
+            return null;
+        }
+
+        error = null;
+        return new InstanceEndpoint(text, host, port);
+    }
+
     private static bool TryParse(string target, out ImmutableArray<InstanceEndpoint> endpoints, out string? error)
     {
         endpoints = [];
@@ -39,26 +74,8 @@ internal static class StaticSource
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var part in target[Scheme.Length..].Split(',', StringSplitOptions.TrimEntries))
         {
-            var colon = part.LastIndexOf(':');
-            var host = colon > 0 ? part[..colon] : "";
-            if (host.StartsWith('[') && host.EndsWith(']'))
+            if (ParseHostPort(part, out error) is not { } endpoint)
             {
-                host = host[1..^1];
-                if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6)
-                {
-                    error = $"'{part}' does not hold an IPv6 address in its brackets.";
-                    return false;
-                }
-            }
-            else if (host.Length == 0 || host.Contains(':', StringComparison.Ordinal) || Uri.CheckHostName(host) == UriHostNameType.Unknown)
-            {
-                error = $"'{part}' is not host:port (an IPv6 address goes in brackets: [fd00::1]:8080).";
-                return false;
-            }
-
-            if (!int.TryParse(part.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            {
-                error = $"'{part}' has no port from 1 to 65535.";
                 return false;
             }
 
@@ -68,7 +85,7 @@ internal static class StaticSource
                 return false;
             }
 
-            builder.Add(new InstanceEndpoint(part, host, port));
+            builder.Add(endpoint);
         }
 
         endpoints = builder.ToImmutable();

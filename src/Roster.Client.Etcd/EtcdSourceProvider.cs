@@ -1,0 +1,48 @@
+using Roster.Client.Sources;
+
+namespace Roster.Client.Etcd;
+
+/// <summary>
+/// Reads <c>etcd://</c> targets (<see cref="EtcdTarget"/>): the instances go-zero registers in etcd, one leased key per
+/// instance under the service's key, whose value is <c>host:port</c>. Each instance's id is its <c>host:port</c> (two
+/// keys with the same value are one endpoint, as go-zero's subscriber counts them). Add it to
+/// <see cref="RosterDiscoveryOptions.SourceProviders"/>, or call <c>AddEtcdSources()</c> on the host's Roster builder.
+/// Plain-text gRPC to the members; TLS and etcd's user authentication are not supported yet.
+/// </summary>
+public sealed class EtcdSourceProvider : IEndpointSourceProvider
+{
+    /// <inheritdoc/>
+    public string Scheme => EtcdTarget.Scheme;
+
+    /// <summary>
+    /// How long one call to an etcd member (a read, or opening a watch) may take before the next member is tried.
+    /// Default: 5 s.
+    /// </summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A connection to a member that answers no HTTP/2 ping for this long is taken as dead (a member that vanished
+    /// without closing its connections): the watch moves to the next member. Default: 10 s.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest pause between attempts while no member can be reached. Default: 2 s.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <inheritdoc/>
+    public string? Check(string target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        EtcdTarget.Parse(target, out var error);
+        return error;
+    }
+
+    /// <inheritdoc/>
+    public async Task FollowAsync(string target, EndpointSourceFeed feed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        var parsed = EtcdTarget.Parse(target, out var error) ?? throw new ArgumentException(error, nameof(target));
+        using var follower = new EtcdFollower(parsed, feed, this);
+        await follower.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

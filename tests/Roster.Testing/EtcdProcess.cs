@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Roster.Testing;
+
+/// <summary>
+/// Debian's etcd (etcd-server) as one member on 127.0.0.1, with a data directory of its own: stopped by its PID (SIGKILL,
+/// as a crash) and started again on the same ports and data, so it comes back as the same cluster. The test's own
+/// writes go through etcd's JSON gateway (<c>/v3/...</c>), not through the gRPC client under test.
+/// </summary>
+public sealed class EtcdProcess : IAsyncDisposable
+{
+    private const string Binary = "/usr/bin/etcd";
+    private readonly string _directory;
+    private readonly int _peerPort;
+    private readonly List<string> _output = [];
+    private Process? _process;
+
+    private EtcdProcess(string directory, int clientPort, int peerPort)
+    {
+        _directory = directory;
+        ClientPort = clientPort;
+        _peerPort = peerPort;
+        Address = new Uri($"http://127.0.0.1:{clientPort}");
+        Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    public int ClientPort { get; }
+
+    /// <summary>The member as an etcd:// target names it.</summary>
+    public string Member => $"127.0.0.1:{ClientPort}";
+
+    public Uri Address { get; }
+
+    public HttpClient Client { get; }
+
+    public static async Task<EtcdProcess> StartAsync()
+    {
+        if (!File.Exists(Binary))
+        {
+            throw new InvalidOperationException($"etcd is not installed ({Binary}); ./eng/test.sh installs it (apt-get install etcd-server).");
+        }
+
+        var etcd = new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, FreePort(), FreePort());
+        await etcd.StartAgainAsync();
+        return etcd;
+    }
+
+    /// <summary>Starts the member (again) on its ports and data directory and waits until it serves.</summary>
+    public async Task StartAgainAsync()
+    {
+        var peer = $"http://127.0.0.1:{_peerPort}";
+        var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["--name", "test", "--data-dir", Path.Combine(_directory, "data"),
+            "--listen-client-urls", Address.ToString().TrimEnd('/'), "--advertise-client-urls", Address.ToString().TrimEnd('/'),
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", $"test={peer}",
+            "--initial-cluster-state", "new", "--logger", "zap", "--log-level", "warn"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start etcd.");
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        try
+        {
+            await Eventually.TrueAsync(IsHealthyAsync, "etcd is healthy", TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException("etcd did not become healthy; it printed:\n" + string.Join('\n', Output().TakeLast(30)));
+        }
+    }
+
+    /// <summary>SIGKILL by PID: the member is gone at once, its connections reset.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Grants a lease of <paramref name="ttlSeconds"/> and returns its id.</summary>
+    public async Task<long> GrantLeaseAsync(int ttlSeconds)
+    {
+        using var answer = await CallAsync("/v3/lease/grant", new Dictionary<string, object> { ["TTL"] = ttlSeconds });
+        return long.Parse(answer.RootElement.GetProperty("ID").GetString()!, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Renews a lease once (what go-zero's keep-alive does every third of the TTL).</summary>
+    public async Task KeepAliveAsync(long lease)
+    {
+        using var answer = await CallAsync("/v3/lease/keepalive", new Dictionary<string, object> { ["ID"] = lease.ToString(CultureInfo.InvariantCulture) });
+    }
+
+    public async Task RevokeLeaseAsync(long lease)
+    {
+        using var answer = await CallAsync("/v3/lease/revoke", new Dictionary<string, object> { ["ID"] = lease.ToString(CultureInfo.InvariantCulture) });
+    }
+
+    /// <summary>Puts <paramref name="key"/> = <paramref name="value"/>, attached to <paramref name="lease"/> when one is given; returns the revision.</summary>
+    public async Task<long> PutAsync(string key, string value, long lease = 0)
+    {
+        var body = new Dictionary<string, object> { ["key"] = Base64(key), ["value"] = Base64(value) };
+        if (lease != 0)
+        {
+            body["lease"] = lease.ToString(CultureInfo.InvariantCulture);
+        }
+
+        using var answer = await CallAsync("/v3/kv/put", body);
+        return Revision(answer);
+    }
+
+    public async Task<long> DeleteAsync(string key)
+    {
+        using var answer = await CallAsync("/v3/kv/deleterange", new Dictionary<string, object> { ["key"] = Base64(key) });
+        return Revision(answer);
+    }
+
+    /// <summary>The store's current revision.</summary>
+    public async Task<long> RevisionAsync()
+    {
+        using var answer = await CallAsync("/v3/kv/range", new Dictionary<string, object> { ["key"] = Base64("\0"), ["count_only"] = true });
+        return Revision(answer);
+    }
+
+    /// <summary>Compacts the store up to <paramref name="revision"/>: watches from an older revision are refused from then on.</summary>
+    public async Task CompactAsync(long revision)
+    {
+        using var answer = await CallAsync("/v3/kv/compaction", new Dictionary<string, object> { ["revision"] = revision.ToString(CultureInfo.InvariantCulture), ["physical"] = true });
+    }
+
+    public IReadOnlyList<string> Output()
+    {
+        lock (_output)
+        {
+            return [.. _output];
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await KillAsync();
+        _process?.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task<JsonDocument> CallAsync(string path, Dictionary<string, object> body)
+    {
+        using var response = await Client.PostAsJsonAsync(new Uri(path, UriKind.Relative), body);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"etcd {path}: {(int)response.StatusCode} {text}");
+        }
+
+        // The keep-alive endpoint streams: its first message is wrapped in "result".
+        var document = JsonDocument.Parse(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0]);
+        return document;
+    }
+
+    private static long Revision(JsonDocument answer)
+    {
+        var root = answer.RootElement.TryGetProperty("result", out var result) ? result : answer.RootElement;
+        return long.Parse(root.GetProperty("header").GetProperty("revision").GetString()!, CultureInfo.InvariantCulture);
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private async Task<bool> IsHealthyAsync()
+    {
+        if (_process is { HasExited: true })
+        {
+            throw new InvalidOperationException("etcd exited; it printed:\n" + string.Join('\n', Output().TakeLast(30)));
+        }
+
+        try
+        {
+            return (await Client.GetStringAsync(new Uri("/health", UriKind.Relative))).Contains("\"health\":\"true\"", StringComparison.Ordinal);
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.Add(line);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
