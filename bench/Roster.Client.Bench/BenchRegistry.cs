@@ -21,7 +21,10 @@ internal sealed class BenchRegistry : IAsyncDisposable
 
     public HttpClient Registry { get; private set; } = null!;
 
-    public static async Task<BenchRegistry> StartAsync(int instances, LoadBalancingPolicy policy = LoadBalancingPolicy.PowerOfTwoChoices)
+    /// <param name="instances">How many instances of "orders" to register.</param>
+    /// <param name="policy">The consumer's load-balancing policy.</param>
+    /// <param name="sources">Services the consumer finds elsewhere (etcd:// targets are read).</param>
+    public static async Task<BenchRegistry> StartAsync(int instances, LoadBalancingPolicy policy = LoadBalancingPolicy.PowerOfTwoChoices, IReadOnlyDictionary<string, string>? sources = null)
     {
         var bench = new BenchRegistry();
         (bench._server, _) = await ServerProcess.StartAsync(bench._dataDirectory);
@@ -41,7 +44,11 @@ internal sealed class BenchRegistry : IAsyncDisposable
         {
             o.Namespace = "bench";
             o.LoadBalancing.Policy = policy;
-        });
+            foreach (var (service, target) in sources ?? new Dictionary<string, string>())
+            {
+                o.Sources[service] = target;
+            }
+        }).AddEtcdSources();
         bench.Consumer = services.BuildServiceProvider();
         var list = await bench.Discovery.GetEndpointsAsync("orders");
         if (list.Endpoints.Length != instances)

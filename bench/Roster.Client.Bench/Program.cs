@@ -5,7 +5,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Roster.Client.Bench;
 
-// Usage: dotnet bench/Roster.Client.Bench/bin/Release/net10.0/Roster.Client.Bench.dll [resolve|handler|servicediscovery|propagation|all] [changes]
+// Usage: dotnet bench/Roster.Client.Bench/bin/Release/net10.0/Roster.Client.Bench.dll [resolve|sources|handler|servicediscovery|propagation|etcd-propagation|all] [changes]
 var workload = args.Length > 0 ? args[0] : "all";
 Console.WriteLine($"Roster client benchmark, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
 
@@ -17,6 +17,11 @@ var config = ManualConfig.CreateMinimumViable()
 if (workload is "resolve" or "all")
 {
     BenchmarkRunner.Run<ResolveBenchmarks>(config);
+}
+
+if (workload is "sources" or "all")
+{
+    BenchmarkRunner.Run<SourceResolveBenchmarks>(config);
 }
 
 if (workload is "handler" or "all")
@@ -32,4 +37,9 @@ if (workload is "servicediscovery" or "all")
 if (workload is "propagation" or "all")
 {
     await Propagation.RunAsync(changes: args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000);
+}
+
+if (workload is "etcd-propagation" or "all")
+{
+    await Propagation.RunEtcdAsync(changes: args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000);
 }

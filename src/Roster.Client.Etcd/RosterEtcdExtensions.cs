@@ -13,9 +13,20 @@ public static class RosterEtcdExtensions
     public static RosterBuilder AddEtcdSources(this RosterBuilder builder, EtcdSourceProvider? provider = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var etcd = provider ?? new EtcdSourceProvider();
-        builder.Services.Configure<RosterDiscoveryOptions>(options => options.AddEtcdSources(etcd));
+        builder.Services.AddRosterEtcdSources(provider);
         return builder;
+    }
+
+    /// <summary>
+    /// The same for a host whose Roster discovery was added another way (such as Roster.Client.ServiceDiscovery's
+    /// <c>AddRosterServiceEndpointProvider(section)</c>).
+    /// </summary>
+    public static IServiceCollection AddRosterEtcdSources(this IServiceCollection services, EtcdSourceProvider? provider = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var etcd = provider ?? new EtcdSourceProvider();
+        services.Configure<RosterDiscoveryOptions>(options => options.AddEtcdSources(etcd));
+        return services;
     }
 
     /// <summary>Lets <see cref="RosterDiscoveryOptions.Sources"/> name <c>etcd://</c> targets (once, however often it is called).</summary>

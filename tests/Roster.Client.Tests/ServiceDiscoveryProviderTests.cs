@@ -106,6 +106,31 @@ public sealed class ServiceDiscoveryProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_etcd_source_configured_for_roster_serves_calls_through_service_discovery()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var unregistered = WebApplication.CreateSlimBuilder();
+        unregistered.WebHost.UseUrls("http://127.0.0.1:0");
+        unregistered.Logging.SetMinimumLevel(LogLevel.Warning);
+        var users = unregistered.Build();
+        users.MapGet("/whoami", () => "users-etcd");
+        await users.StartAsync();
+        _providers.Add(users);
+        var lease = await etcd.GrantLeaseAsync(60);
+        await etcd.PutAsync($"user.rpc/{lease}", Address(users).Authority, lease);
+
+        var services = ConsumerServices(new Dictionary<string, string?> { ["Roster:Discovery:Sources:users"] = $"etcd://{etcd.Member}/user.rpc" });
+        services.AddRosterEtcdSources();
+        services.AddHttpClient("users", c => c.BaseAddress = new Uri("http://users")).AddServiceDiscovery();
+        _consumer = services.BuildServiceProvider();
+
+        var http = _consumer.GetRequiredService<IHttpClientFactory>().CreateClient("users");
+        Assert.Equal("users-etcd", await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)));
+        var endpoints = await _consumer.GetRequiredService<ServiceEndpointResolver>().GetEndpointsAsync("http://users", CancellationToken.None);
+        Assert.Equal(Address(users).Authority, Assert.Single(endpoints.Endpoints).Features.Get<InstanceEndpoint>()!.Id);
+    }
+
+    [Fact]
     public async Task IP_literals_pass_through_and_roster_own_handler_stacks_without_resolving_twice()
     {
         var provider = await StartProviderAsync("orders-0");
