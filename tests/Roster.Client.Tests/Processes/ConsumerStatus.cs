@@ -13,7 +13,7 @@ internal sealed record ConsumerStatus(bool Draining, string? Namespace, IReadOnl
     public Service? Orders => Services.SingleOrDefault(s => s.Name == "orders");
 
     internal sealed record Service(
-        [property: System.Text.Json.Serialization.JsonPropertyName("service")] string Name, string Source, long Sequence, double AgeSeconds,
+        [property: System.Text.Json.Serialization.JsonPropertyName("service")] string Name, string Source, string Origin, long Sequence, double AgeSeconds,
         IReadOnlyList<Endpoint> Endpoints);
 
     internal sealed record Endpoint(

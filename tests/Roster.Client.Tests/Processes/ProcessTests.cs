@@ -231,6 +231,34 @@ public sealed class ProcessTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(load.ServedBy.GetValueOrDefault(victim.Pid) > 0, "the killed provider served nothing before it was killed");
     }
 
+    [Fact]
+    public async Task The_sample_consumer_calls_orders_from_the_registry_a_static_list_or_etcd_by_configuration_alone()
+    {
+        var provider = await StartProviderAsync("provider");
+        await using var etcd = await EtcdProcess.StartAsync();
+        var lease = await etcd.GrantLeaseAsync(60);
+        await etcd.PutAsync($"orders.rpc/{lease}", provider.Address.Authority, lease);
+
+        string[][] sources =
+        [
+            [],
+            [$"--Roster:Discovery:Sources:orders=static://{provider.Address.Authority}"],
+            [$"--Roster:Discovery:Sources:orders=etcd://{etcd.Member}/orders.rpc"],
+        ];
+        foreach (var (settings, origin) in sources.Zip(["registry", "static", "etcd"]))
+        {
+            var consumer = await StartConsumerAsync($"consumer-{origin}", settings);
+            using var client = new HttpClient { BaseAddress = consumer.Address };
+            var answer = await client.GetFromJsonAsync<OrderAnswer>(new Uri("/orders/7", UriKind.Relative));
+            Assert.Equal(provider.Pid, answer!.ServedBy);
+            var status = await StatusAsync(consumer);
+            Assert.Equal((origin, origin == "static" ? "static" : "live"), (status.Orders!.Origin, status.Orders.Source));
+            await consumer.StopAsync();
+        }
+    }
+
+    private sealed record OrderAnswer(string Id, int ServedBy);
+
     private async Task<AppProcess> StartProviderAsync(string name, params string[] settings) =>
         Track(await AppProcess.StartProviderAsync(name, RegistryAddress, ["--Roster:Registration:Agent:DrainPeriod=00:00:01", .. settings]));
 
