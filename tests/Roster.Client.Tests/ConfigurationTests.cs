@@ -144,7 +144,7 @@ public sealed class ConfigurationTests
     [InlineData("payments", "http://10.0.0.1:8080", "no source provider reads http:// targets; this discovery reads static://")]
     [InlineData("payments", "10.0.0.1:8080", "it must start with a scheme (static://)")]
     [InlineData("payments", "etcd://127.0.0.1:2379/payments.rpc", "need the Roster.Client.Etcd package and its AddEtcdSources()")]
-    [InlineData("payments", "k8s://shop/payments:8080", "not supported by this version")]
+    [InlineData("payments", "k8s://shop/payments:8080", "need the Roster.Client.Kubernetes package and its AddKubernetesSources()")]
     [InlineData("Payments", "static://10.0.0.1:8080", "not a service name")]
     public void A_source_that_cannot_work_stops_the_start_naming_its_entry(string service, string target, string message)
     {
@@ -181,6 +181,33 @@ public sealed class ConfigurationTests
         var target = Roster.Client.Etcd.EtcdTarget.Parse(options.Sources["user-rpc"], out _)!;
         Assert.Equal(["http://10.0.0.1:2379/", "http://etcd-2:22379/", "http://[fd00::3]:2379/"], target.Members.Select(m => m.ToString()));
         Assert.Equal("user.rpc/", target.Prefix);
+    }
+
+    [Theory]
+    [InlineData("k8s://inventory:8080", "names no namespace")]
+    [InlineData("k8s://Shop/inventory:8080", "'Shop' is not a Kubernetes namespace name")]
+    [InlineData("k8s://shop/inventory_v2:8080", "'inventory_v2' is not a Kubernetes Service name")]
+    [InlineData("k8s://shop/inventory:0", "port '0' is not from 1 to 65535")]
+    [InlineData("k8s://shop/inventory:HTTP", "neither a number nor a port name")]
+    public void A_kubernetes_target_that_cannot_work_stops_the_start_naming_what_is_wrong(string target, string message)
+    {
+        var options = new RosterDiscoveryOptions { Namespace = "prod" }.AddKubernetesSources();
+        options.Sources["inventory"] = target;
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Contains("Sources:inventory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("k8s://shop/inventory:8080", 8080, null)]
+    [InlineData("k8s://shop/inventory:grpc-web", null, "grpc-web")]
+    [InlineData("k8s://shop/inventory", null, null)]
+    public void A_kubernetes_target_names_a_service_and_a_port_by_number_by_name_or_not_at_all(string target, int? number, string? name)
+    {
+        var parsed = Roster.Client.Kubernetes.KubernetesTarget.Parse(target, out var error);
+        Assert.Null(error);
+        Assert.Equal(("shop", "inventory", number, name), (parsed!.Namespace, parsed.Service, parsed.PortNumber, parsed.PortName));
+        Assert.Equal("kubernetes.io/service-name=inventory", parsed.LabelSelector);
     }
 
     private static IConfigurationRoot Configuration(Dictionary<string, string?> values) =>

@@ -24,7 +24,7 @@ internal static class StaticSource
             return scheme switch
             {
                 "etcd://" => $"etcd:// sources need the Roster.Client.Etcd package and its AddEtcdSources(); this discovery reads {known}.",
-                "k8s://" => $"k8s:// sources are not supported by this version of the SDK yet; this discovery reads {known}.",
+                "k8s://" => $"k8s:// sources need the Roster.Client.Kubernetes package and its AddKubernetesSources(); this discovery reads {known}.",
                 null => $"'{target}' is not a source: it must start with a scheme ({known}).",
                 _ => $"no source provider reads {scheme} targets; this discovery reads {known}.",
             };
