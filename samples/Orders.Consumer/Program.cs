@@ -6,13 +6,16 @@
 // "orders" can come from elsewhere than the registry by configuration alone, the code unchanged:
 //   --Roster:Discovery:Sources:orders=static://127.0.0.1:5001,127.0.0.1:5002      (fixed addresses)
 //   --Roster:Discovery:Sources:orders=etcd://127.0.0.1:2379/orders.rpc            (instances go-zero registers in etcd)
+//   --Roster:Discovery:Sources:orders=k8s://shop/orders:8080                      (a Kubernetes Service's ready pods;
+//                                                                                  in-cluster, or the kubeconfig's cluster)
 using Roster.Client;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddRoster(builder.Configuration.GetSection("Roster"))
     .AddDiscovery(discovery => // namespace and load balancing from Roster:Discovery
         discovery.CacheDirectory ??= Path.Combine(Path.GetTempPath(), "orders-consumer-cache")) // lets it start during a registry outage
-    .AddEtcdSources(); // etcd:// entries in Roster:Discovery:Sources (package Roster.Client.Etcd)
+    .AddEtcdSources() // etcd:// entries in Roster:Discovery:Sources (package Roster.Client.Etcd)
+    .AddKubernetesSources(); // k8s:// entries (package Roster.Client.Kubernetes)
 builder.Services.AddHttpClient("orders", client => client.BaseAddress = new Uri("http://orders")).AddRosterDiscovery();
 
 var app = builder.Build();

@@ -64,6 +64,10 @@ internal sealed class AppProcess : IAsyncDisposable
     public static Task<AppProcess> StartConsumerAsync(string name, Uri registry, params string[] settings) =>
         StartAsync(name, Built("samples/Orders.Consumer", "Orders.Consumer.dll"), ["--urls", "http://127.0.0.1:0", .. RegistrySetting(registry), .. settings]);
 
+    /// <summary>A sample consumer with environment variables of its own (a <c>KUBECONFIG</c>, say).</summary>
+    public static Task<AppProcess> StartConsumerAsync(string name, Uri registry, IReadOnlyDictionary<string, string> environment, params string[] settings) =>
+        StartAsync(name, Built("samples/Orders.Consumer", "Orders.Consumer.dll"), ["--urls", "http://127.0.0.1:0", .. RegistrySetting(registry), .. settings], environment);
+
     /// <summary>The sample YARP gateway (samples/Orders.Gateway) on a free port.</summary>
     public static Task<AppProcess> StartGatewayAsync(string name, Uri registry, params string[] settings) =>
         StartAsync(name, Built("samples/Orders.Gateway", "Orders.Gateway.dll"), ["--urls", "http://127.0.0.1:0", .. RegistrySetting(registry), .. settings]);
@@ -114,7 +118,7 @@ internal sealed class AppProcess : IAsyncDisposable
 
     private static string[] RegistrySetting(Uri registry) => [$"--Roster:Servers:0={registry.ToString().TrimEnd('/')}"];
 
-    private static async Task<AppProcess> StartAsync(string name, string dll, string[] arguments)
+    private static async Task<AppProcess> StartAsync(string name, string dll, string[] arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -131,6 +135,11 @@ internal sealed class AppProcess : IAsyncDisposable
 
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[variable] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
         var app = new AppProcess(name, process);
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -232,22 +232,46 @@ public sealed class ProcessTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_sample_consumer_calls_orders_from_the_registry_a_static_list_or_etcd_by_configuration_alone()
+    public async Task The_sample_consumer_calls_orders_from_the_registry_a_static_list_etcd_or_kubernetes_by_configuration_alone()
     {
         var provider = await StartProviderAsync("provider");
         await using var etcd = await EtcdProcess.StartAsync();
         var lease = await etcd.GrantLeaseAsync(60);
         await etcd.PutAsync($"orders.rpc/{lease}", provider.Address.Authority, lease);
+        await using var kubernetes = await EndpointSliceApiServer.StartAsync();
+        kubernetes.Apply("shop", "orders", "orders-1", provider.Address.Port, new SliceEndpoint("127.0.0.1"));
+        Directory.CreateDirectory(_directory);
+        var kubeconfig = Path.Combine(_directory, "kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: test
+              cluster:
+                server: {kubernetes.Address}
+            users:
+            - name: test
+              user:
+                token: test
+            contexts:
+            - name: test
+              context:
+                cluster: test
+                user: test
+            current-context: test
+            """);
 
-        string[][] sources =
+        (string Origin, string[] Settings)[] sources =
         [
-            [],
-            [$"--Roster:Discovery:Sources:orders=static://{provider.Address.Authority}"],
-            [$"--Roster:Discovery:Sources:orders=etcd://{etcd.Member}/orders.rpc"],
+            ("registry", []),
+            ("static", [$"--Roster:Discovery:Sources:orders=static://{provider.Address.Authority}"]),
+            ("etcd", [$"--Roster:Discovery:Sources:orders=etcd://{etcd.Member}/orders.rpc"]),
+            ("k8s", [$"--Roster:Discovery:Sources:orders=k8s://shop/orders:{provider.Address.Port}"]),
         ];
-        foreach (var (settings, origin) in sources.Zip(["registry", "static", "etcd"]))
+        foreach (var (origin, settings) in sources)
         {
-            var consumer = await StartConsumerAsync($"consumer-{origin}", settings);
+            var consumer = Track(await AppProcess.StartConsumerAsync(
+                $"consumer-{origin}", RegistryAddress, new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig }, settings));
             using var client = new HttpClient { BaseAddress = consumer.Address };
             var answer = await client.GetFromJsonAsync<OrderAnswer>(new Uri("/orders/7", UriKind.Relative));
             Assert.Equal(provider.Pid, answer!.ServedBy);
@@ -255,6 +279,8 @@ public sealed class ProcessTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal((origin, origin == "static" ? "static" : "live"), (status.Orders!.Origin, status.Orders.Source));
             await consumer.StopAsync();
         }
+
+        Assert.Contains(kubernetes.UserAgents, agent => agent.StartsWith("kubernetes-csharp/", StringComparison.Ordinal));
     }
 
     private sealed record OrderAnswer(string Id, int ServedBy);
