@@ -17,7 +17,8 @@ namespace Roster.Client;
 /// <remarks>
 /// One background loop owns all discovery state and receives everything (events, answers, timers,
 /// requests) through its inbox. Readers only read the cache's immutable lists; subscribers are fed
-/// through their own channels. No lock is held across an await or while user code runs.
+/// through their own channels. Source providers (etcd, Kubernetes, ...) run on tasks of their own and
+/// report into the same inbox through their feed. No lock is held across an await or while user code runs.
 /// </remarks>
 public sealed partial class RosterDiscovery : IAsyncDisposable
 {
