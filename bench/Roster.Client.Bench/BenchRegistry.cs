@@ -23,8 +23,10 @@ internal sealed class BenchRegistry : IAsyncDisposable
 
     /// <param name="instances">How many instances of "orders" to register.</param>
     /// <param name="policy">The consumer's load-balancing policy.</param>
-    /// <param name="sources">Services the consumer finds elsewhere (etcd:// targets are read).</param>
-    public static async Task<BenchRegistry> StartAsync(int instances, LoadBalancingPolicy policy = LoadBalancingPolicy.PowerOfTwoChoices, IReadOnlyDictionary<string, string>? sources = null)
+    /// <param name="sources">Services the consumer finds elsewhere (etcd:// and k8s:// targets are read).</param>
+    /// <param name="kubernetes">The API server k8s:// targets are read from.</param>
+    public static async Task<BenchRegistry> StartAsync(
+        int instances, LoadBalancingPolicy policy = LoadBalancingPolicy.PowerOfTwoChoices, IReadOnlyDictionary<string, string>? sources = null, Uri? kubernetes = null)
     {
         var bench = new BenchRegistry();
         (bench._server, _) = await ServerProcess.StartAsync(bench._dataDirectory);
@@ -48,7 +50,10 @@ internal sealed class BenchRegistry : IAsyncDisposable
             {
                 o.Sources[service] = target;
             }
-        }).AddEtcdSources();
+        }).AddEtcdSources().AddKubernetesSources(new Kubernetes.KubernetesSourceProvider
+        {
+            Configuration = () => new k8s.KubernetesClientConfiguration { Host = kubernetes?.ToString() ?? "http://127.0.0.1:1" },
+        });
         bench.Consumer = services.BuildServiceProvider();
         var list = await bench.Discovery.GetEndpointsAsync("orders");
         if (list.Endpoints.Length != instances)
