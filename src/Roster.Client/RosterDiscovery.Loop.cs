@@ -51,11 +51,7 @@ public sealed partial class RosterDiscovery
         finally
         {
             _stream?.Cancel();
-            foreach (var service in _followers.Keys.ToList())
-            {
-                StopFollowing(service);
-            }
-
+            await StopAllFollowersAsync().ConfigureAwait(false);
             foreach (var waiting in _waiters.Values.SelectMany(w => w))
             {
                 waiting.TrySetException(new ObjectDisposedException(nameof(RosterDiscovery)));

@@ -14,12 +14,16 @@ public sealed partial class RosterDiscovery
 {
     private static readonly TimeSpan FirstSourceRestart = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LastSourceRestart = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FollowerStopTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The services whose list comes from configuration rather than from the registry, with their source.</summary>
     private readonly Dictionary<string, ConfiguredSource> _sources = new(StringComparer.Ordinal);
 
     /// <summary>The services a provider is following now (once asked for), each with the feed its reports must come through.</summary>
     private readonly Dictionary<string, SourceFollower> _followers = new(StringComparer.Ordinal);
+
+    /// <summary>The tasks of providers told to stop that may not have returned yet: waited for when discovery stops.</summary>
+    private readonly List<Task> _stoppedFollowers = [];
 
     private ServiceEndpoints StaticList(string service, ConfiguredSource source, DateTimeOffset now) =>
         new(_namespace, service, 0, StaticSource.Parse(source.Target), EndpointSource.Static, now) { Origin = source.Origin };
@@ -77,8 +81,7 @@ public sealed partial class RosterDiscovery
 
         var feed = new EndpointSourceFeed(service, source.Target, source.Origin, _time, _logger, (from, report) => Post(new DiscoveryMessage.SourceReport(from, report)));
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _followers[service] = new SourceFollower(feed, stop);
-        _ = RunFollowerAsync(provider, feed, stop.Token);
+        _followers[service] = new SourceFollower(feed, stop, RunFollowerAsync(provider, feed, stop.Token));
         if (_disk is not null)
         {
             PostLater(new DiscoveryMessage.DiskFallback(service), _options.DiskFallbackDelay, cancellationToken);
@@ -89,8 +92,29 @@ public sealed partial class RosterDiscovery
     {
         if (_followers.Remove(service, out var follower))
         {
+            // Cancelled, its token stays usable by the provider after the source is disposed.
             follower.Stop.Cancel();
             follower.Stop.Dispose();
+            _stoppedFollowers.Add(follower.Running);
+            _stoppedFollowers.RemoveAll(t => t.IsCompleted);
+        }
+    }
+
+    /// <summary>Stops every source and waits (a few seconds at most) until their providers have returned.</summary>
+    private async Task StopAllFollowersAsync()
+    {
+        foreach (var service in _followers.Keys.ToList())
+        {
+            StopFollowing(service);
+        }
+
+        try
+        {
+            await Task.WhenAll(_stoppedFollowers).WaitAsync(FollowerStopTimeout, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A provider that ignores cancellation is left to finish on its own; discovery is stopped either way.
         }
     }
 
@@ -220,11 +244,14 @@ public sealed partial class RosterDiscovery
             JsonSerializer.SerializeToElement(e.Metadata.ToDictionary(StringComparer.Ordinal), ClientJsonContext.Default.DictionaryStringString),
             e.Incarnation, e.Drained, Disabled: false))]);
 
-    private sealed class SourceFollower(EndpointSourceFeed feed, CancellationTokenSource stop)
+    private sealed class SourceFollower(EndpointSourceFeed feed, CancellationTokenSource stop, Task running)
     {
         public EndpointSourceFeed Feed { get; } = feed;
 
         public CancellationTokenSource Stop { get; } = stop;
+
+        /// <summary>The provider's task: ends once <see cref="Stop"/> is cancelled and the provider has returned.</summary>
+        public Task Running { get; } = running;
 
         /// <summary>The source's last list, kept or not.</summary>
         public EndpointSourceFeed.Listed? Latest { get; set; }

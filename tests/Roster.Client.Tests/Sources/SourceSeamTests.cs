@@ -149,6 +149,17 @@ public sealed class SourceSeamTests : IAsyncDisposable
         Assert.Equal(("test", EndpointSource.Live), (List(discovery).Origin, List(discovery).Source));
     }
 
+    [Fact]
+    public async Task Disposing_discovery_stops_its_sources_and_waits_for_them()
+    {
+        var discovery = Discover();
+        var feed = await FollowAsync(discovery, "a");
+
+        await discovery.DisposeAsync();
+        Assert.True(_provider.Stopped(feed), "the provider had returned before DisposeAsync did");
+        feed.Publish([Endpoint("late")], version: 2, confirmed: true); // after disposal: nobody to take it, nothing thrown
+    }
+
     private async Task<EndpointSourceFeed> FollowAsync(RosterDiscovery discovery, params string[] ids)
     {
         var first = discovery.GetEndpointsAsync("users").AsTask();
