@@ -4,10 +4,10 @@ using System.Diagnostics;
 namespace Roster.Client.Bench;
 
 /// <summary>
-/// How long a change made in the registry takes to reach a consumer's cache: a writer registers new
-/// instances one after another at a steady pace; a subscriber of the consumer's discovery notes when each
-/// first appears. Measured from the writer's acknowledgement, so a change that arrives before the writer's
-/// own response counts as 0. Target: p99 under 50 ms on this machine.
+/// How long a change takes to reach a consumer's cache: a writer adds new instances one after another at a steady pace
+/// (registered in the registry, or put into etcd as go-zero does for an etcd:// source); a subscriber of the consumer's
+/// discovery notes when each first appears. Measured from the writer's acknowledgement, so a change that arrives before
+/// the writer's own response counts as 0. Target: p99 under 50 ms on this machine.
 /// </summary>
 internal static class Propagation
 {
@@ -15,43 +15,10 @@ internal static class Propagation
     {
         Console.WriteLine($"propagation: {changes} registrations at {perSecond}/s, durable registry process, one consumer (RosterDiscovery)");
         await using var registry = await BenchRegistry.StartAsync(instances: 1);
-        var seen = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-        using var subscription = registry.Discovery.Subscribe("orders", list =>
-        {
-            var now = Stopwatch.GetTimestamp();
-            foreach (var endpoint in list.Endpoints)
-            {
-                seen.TryAdd(endpoint.Id, now);
-            }
-        });
-
-        var acknowledged = new long[changes];
-        var pace = Stopwatch.StartNew();
-        for (var i = 0; i < changes; i++)
-        {
-            var due = TimeSpan.FromSeconds(i / (double)perSecond) - pace.Elapsed;
-            if (due > TimeSpan.Zero)
-            {
-                await Task.Delay(due);
-            }
-
-            await registry.RegisterAsync($"new-{i}", 10_000 + i);
-            acknowledged[i] = Stopwatch.GetTimestamp();
-        }
-
-        var deadline = Stopwatch.StartNew();
-        while (Enumerable.Range(0, changes).Any(i => !seen.ContainsKey($"new-{i}")) && deadline.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            await Task.Delay(10);
-        }
-
-        Report(changes, i => seen.TryGetValue($"new-{i}", out var at) ? at : null, acknowledged);
+        await MeasureAsync(registry.Discovery, "orders", changes, perSecond, i => registry.RegisterAsync($"new-{i}", 10_000 + i), i => $"new-{i}");
     }
 
-    /// <summary>
-    /// The same for an etcd:// source: a writer puts one leased key per new instance into Debian's etcd (as go-zero
-    /// registers), through etcd's JSON gateway; the consumer follows the service's prefix. Measured from etcd's answer.
-    /// </summary>
+    /// <summary>The same for an etcd:// source, against Debian's etcd: each new instance is a leased key put through etcd's JSON gateway.</summary>
     public static async Task RunEtcdAsync(int changes, int perSecond = 100)
     {
         Console.WriteLine($"etcd-propagation: {changes} go-zero-style registrations in etcd at {perSecond}/s, one consumer (RosterDiscovery, etcd:// source)");
@@ -60,8 +27,15 @@ internal static class Propagation
         await etcd.PutAsync($"users.rpc/{lease}", "127.0.0.1:9999", lease);
         await using var registry = await BenchRegistry.StartAsync(instances: 1, sources: new Dictionary<string, string> { ["users"] = $"etcd://{etcd.Member}/users.rpc" });
         await registry.Discovery.GetEndpointsAsync("users");
+        await MeasureAsync(registry.Discovery, "users", changes, perSecond,
+            i => etcd.PutAsync($"users.rpc/{lease}-{i}", $"127.0.0.1:{10_000 + i}", lease), i => $"127.0.0.1:{10_000 + i}");
+    }
+
+    /// <summary>Makes <paramref name="changes"/> changes with <paramref name="write"/> at <paramref name="perSecond"/> and reports when each endpoint id appeared.</summary>
+    private static async Task MeasureAsync(RosterDiscovery discovery, string service, int changes, int perSecond, Func<int, Task> write, Func<int, string> idOf)
+    {
         var seen = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-        using var subscription = registry.Discovery.Subscribe("users", list =>
+        using var subscription = discovery.Subscribe(service, list =>
         {
             var now = Stopwatch.GetTimestamp();
             foreach (var endpoint in list.Endpoints)
@@ -80,23 +54,18 @@ internal static class Propagation
                 await Task.Delay(due);
             }
 
-            await etcd.PutAsync($"users.rpc/{lease}-{i}", $"127.0.0.1:{10_000 + i}", lease);
+            await write(i);
             acknowledged[i] = Stopwatch.GetTimestamp();
         }
 
         var deadline = Stopwatch.StartNew();
-        while (Enumerable.Range(0, changes).Any(i => !seen.ContainsKey($"127.0.0.1:{10_000 + i}")) && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        while (Enumerable.Range(0, changes).Any(i => !seen.ContainsKey(idOf(i))) && deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(10);
         }
 
-        Report(changes, i => seen.TryGetValue($"127.0.0.1:{10_000 + i}", out var at) ? at : null, acknowledged);
-    }
-
-    private static void Report(int changes, Func<int, long?> seenAt, long[] acknowledged)
-    {
         var latencies = Enumerable.Range(0, changes)
-            .Select(i => seenAt(i) is { } at ? Math.Max(0, Stopwatch.GetElapsedTime(acknowledged[i], at).TotalMilliseconds) : double.PositiveInfinity)
+            .Select(i => seen.TryGetValue(idOf(i), out var at) ? Math.Max(0, Stopwatch.GetElapsedTime(acknowledged[i], at).TotalMilliseconds) : double.PositiveInfinity)
             .Order()
             .ToArray();
         double At(double quantile) => latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(quantile * latencies.Length) - 1)];
