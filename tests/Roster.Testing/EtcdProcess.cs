@@ -21,11 +21,16 @@ public sealed class EtcdProcess : IAsyncDisposable
     private readonly List<string> _output = [];
     private Process? _process;
 
-    private EtcdProcess(string directory, int clientPort, int peerPort)
+    private readonly string _name;
+    private readonly string _initialCluster;
+
+    private EtcdProcess(string directory, int clientPort, int peerPort, string name = "test", string? initialCluster = null)
     {
         _directory = directory;
         ClientPort = clientPort;
         _peerPort = peerPort;
+        _name = name;
+        _initialCluster = initialCluster ?? $"{name}=http://127.0.0.1:{peerPort}";
         Address = new Uri($"http://127.0.0.1:{clientPort}");
         Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
     }
@@ -51,14 +56,39 @@ public sealed class EtcdProcess : IAsyncDisposable
         return etcd;
     }
 
+    /// <summary>Three (or <paramref name="members"/>) members of one cluster, each with its own ports and data; ready once the cluster has a leader.</summary>
+    public static async Task<IReadOnlyList<EtcdProcess>> StartClusterAsync(int members = 3)
+    {
+        var ports = Enumerable.Range(0, members).Select(_ => (Client: FreePort(), Peer: FreePort())).ToArray();
+        var cluster = string.Join(',', ports.Select((p, i) => $"member-{i}=http://127.0.0.1:{p.Peer}"));
+        var processes = ports.Select((p, i) => new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, p.Client, p.Peer, $"member-{i}", cluster)).ToArray();
+        foreach (var process in processes)
+        {
+            process.Launch(); // all at once: none is healthy before a majority runs
+        }
+
+        foreach (var process in processes)
+        {
+            await process.WaitHealthyAsync();
+        }
+
+        return processes;
+    }
+
     /// <summary>Starts the member (again) on its ports and data directory and waits until it serves.</summary>
     public async Task StartAgainAsync()
     {
+        Launch();
+        await WaitHealthyAsync();
+    }
+
+    private void Launch()
+    {
         var peer = $"http://127.0.0.1:{_peerPort}";
         var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])["--name", "test", "--data-dir", Path.Combine(_directory, "data"),
+        foreach (var arg in (string[])["--name", _name, "--data-dir", Path.Combine(_directory, "data"),
             "--listen-client-urls", Address.ToString().TrimEnd('/'), "--advertise-client-urls", Address.ToString().TrimEnd('/'),
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", $"test={peer}",
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", _initialCluster,
             "--initial-cluster-state", "new", "--logger", "zap", "--log-level", "warn"])
         {
             start.ArgumentList.Add(arg);
@@ -69,6 +99,10 @@ public sealed class EtcdProcess : IAsyncDisposable
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+    }
+
+    private async Task WaitHealthyAsync()
+    {
         try
         {
             await Eventually.TrueAsync(IsHealthyAsync, "etcd is healthy", TimeSpan.FromSeconds(30));

@@ -189,6 +189,45 @@ public sealed class EtcdSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task In_a_three_member_cluster_the_consumer_follows_through_the_loss_of_its_member_and_of_the_majority()
+    {
+        var members = await EtcdProcess.StartClusterAsync(3);
+        try
+        {
+            var (a, b, c) = (await StartProviderAsync("a"), await StartProviderAsync("b"), await StartProviderAsync("c"));
+            await RegisterAsync(members[2], a, ttlSeconds: 120);
+            Consumer($"etcd://{string.Join(',', members.Select(m => m.Member))}/{Key}");
+            var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
+            await discovery.GetEndpointsAsync("user-rpc");
+            Assert.Equal([Authority(a)], Ids(discovery));
+
+            // The member it reads from (the first listed) dies: the next one serves its watch.
+            await members[0].KillAsync();
+            await RegisterOnceWritableAsync(members[2], b);
+            await Eventually.TrueAsync(() => Ids(discovery).Count == 2, "b is seen through another member", TimeSpan.FromSeconds(15));
+
+            // A second member dies: the last one has no majority, so it answers nothing; the list is kept, out of date.
+            await members[1].KillAsync();
+            await Eventually.TrueAsync(() => discovery.TryGetEndpoints("user-rpc", out var l) && l.Source == EndpointSource.Cached, "the list is marked out of date", TimeSpan.FromSeconds(30));
+            Assert.Equal(2, Ids(discovery).Count);
+
+            // The majority is back: the list is current again and follows new registrations.
+            await members[0].StartAgainAsync();
+            await RegisterOnceWritableAsync(members[2], c);
+            await Eventually.TrueAsync(
+                () => Ids(discovery).Count == 3 && discovery.TryGetEndpoints("user-rpc", out var l) && l.Source == EndpointSource.Live,
+                "c is seen and the list is current", TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            foreach (var member in members)
+            {
+                await member.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Restarting_three_providers_one_by_one_under_load_fails_no_request()
     {
         var leases = new long[3];
@@ -259,10 +298,29 @@ public sealed class EtcdSourceTests : IAsyncLifetime
     }
 
     /// <summary>What go-zero's publisher does: a lease, and the instance's address under <c>{key}/{lease id}</c> attached to it.</summary>
-    private async Task<long> RegisterAsync(WebApplication provider, int ttlSeconds = 30)
+    private Task<long> RegisterAsync(WebApplication provider, int ttlSeconds = 30) => RegisterAsync(_etcd, provider, ttlSeconds);
+
+    /// <summary>Registers as soon as the cluster takes writes again (it may be electing a leader), as go-zero's publisher retries.</summary>
+    private static async Task RegisterOnceWritableAsync(EtcdProcess etcd, WebApplication provider)
     {
-        var lease = await _etcd.GrantLeaseAsync(ttlSeconds);
-        await _etcd.PutAsync($"{Key}/{lease}", Authority(provider), lease);
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await RegisterAsync(etcd, provider, ttlSeconds: 120);
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }, "the cluster takes the registration", TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task<long> RegisterAsync(EtcdProcess etcd, WebApplication provider, int ttlSeconds)
+    {
+        var lease = await etcd.GrantLeaseAsync(ttlSeconds);
+        await etcd.PutAsync($"{Key}/{lease}", Authority(provider), lease);
         return lease;
     }
 
