@@ -41,7 +41,7 @@ public sealed partial class RosterDiscovery
             // From the registry (or another source) to this one: the registry's events for it are ignored from now on, and
             // the list in use stays until the new source gives one.
             var wanted = _cache.TryGet(_namespace, service, out _) || _waiters.ContainsKey(service) || _subscribers.ContainsKey(service);
-            StopFollowing(service);
+            StopFollowing(service, now);
             _models.Remove(service);
             _unconfirmedEmptySince.Remove(service);
             _sources[service] = source;
@@ -63,7 +63,7 @@ public sealed partial class RosterDiscovery
         {
             // Back to the registry: the list in use stays until the registry's list replaces it.
             _sources.Remove(service);
-            StopFollowing(service);
+            StopFollowing(service, now);
             _unconfirmedEmptySince.Remove(service);
             _models[service] = new ServiceModel(service);
             OpenStream(resume: false, cancellationToken);
@@ -88,10 +88,16 @@ public sealed partial class RosterDiscovery
         }
     }
 
-    private void StopFollowing(string service)
+    /// <summary>Stops the service's provider; with <paramref name="now"/>, its list (kept until another replaces it) counts as out of date from then.</summary>
+    private void StopFollowing(string service, DateTimeOffset? now = null)
     {
         if (_followers.Remove(service, out var follower))
         {
+            if (now is { } since)
+            {
+                _cache.MarkCached(_namespace, service, since);
+            }
+
             // Cancelled, its token stays usable by the provider after the source is disposed.
             follower.Stop.Cancel();
             follower.Stop.Dispose();

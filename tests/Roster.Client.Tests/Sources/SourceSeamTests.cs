@@ -117,7 +117,8 @@ public sealed class SourceSeamTests : IAsyncDisposable
         var next = await _provider.NextFeedAsync();
         Assert.Equal("test://users-v2", next.Target);
         await Eventually.TrueAsync(() => _provider.Stopped(old), "the old source is stopped");
-        Assert.Equal(["a"], Ids(List(discovery))); // the list in use stays until the new source gives one
+        Assert.Equal(["a"], Ids(List(discovery))); // the list in use stays until the new source gives one,
+        Assert.Equal(EndpointSource.Cached, List(discovery).Source); // no longer followed: out of date from now
 
         old.Publish([Endpoint("stale")], version: 9, confirmed: true);
         next.Publish([Endpoint("v2")], version: 1, confirmed: true);
