@@ -24,6 +24,7 @@ internal sealed partial class EtcdFollower : IDisposable
     private readonly EndpointSourceFeed _feed;
     private readonly EtcdSourceProvider _settings;
     private readonly GrpcChannel?[] _channels;
+    private readonly string?[] _tokens; // each member's authentication token, when the cluster wants one
     private readonly ByteString _prefix;
     private readonly ByteString _prefixEnd;
 
@@ -41,6 +42,7 @@ internal sealed partial class EtcdFollower : IDisposable
         _feed = feed;
         _settings = settings;
         _channels = new GrpcChannel?[target.Members.Length];
+        _tokens = new string?[target.Members.Length];
         _prefix = ByteString.CopyFromUtf8(target.Prefix);
         _prefixEnd = RangeEndOf(_prefix);
     }
@@ -55,18 +57,24 @@ internal sealed partial class EtcdFollower : IDisposable
             try
             {
                 var channel = ChannelOf(_member);
+                var headers = await HeadersAsync(channel, cancellationToken).ConfigureAwait(false);
                 if (_mustRead)
                 {
-                    await ReadAllAsync(channel, cancellationToken).ConfigureAwait(false);
+                    await ReadAllAsync(channel, headers, cancellationToken).ConfigureAwait(false);
                 }
 
                 failures = 0;
-                await WatchAsync(channel, () => failures = 0, cancellationToken).ConfigureAwait(false);
+                await WatchAsync(channel, headers, () => failures = 0, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is RpcException or OperationCanceledException or HttpRequestException or IOException)
             {
                 failures++;
                 var reason = e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
+                if (e is RpcException { StatusCode: StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.InvalidArgument })
+                {
+                    _tokens[_member] = null; // an expired or unknown token (or a wrong password): authenticate again next time
+                }
+
                 _feed.Unreachable($"etcd member {member.Authority} ({reason})");
                 LogMemberFailed(_feed.Logger, _feed.Service, member.Authority, reason);
                 _member = (_member + 1) % _channels.Length;
@@ -82,13 +90,36 @@ internal sealed partial class EtcdFollower : IDisposable
         }
     }
 
+    /// <summary>The headers of every call to the current member: its authentication token (got first when there is none yet).</summary>
+    private async Task<Metadata> HeadersAsync(GrpcChannel channel, CancellationToken cancellationToken)
+    {
+        var headers = new Metadata();
+        if (_settings.Username is not { Length: > 0 } user)
+        {
+            return headers;
+        }
+
+        if (_tokens[_member] is null)
+        {
+            using var timeout = new CancellationTokenSource(_settings.CallTimeout, _feed.Time);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            var answer = await new Auth.AuthClient(channel)
+                .AuthenticateAsync(new AuthenticateRequest { Name = user, Password = _settings.Password ?? "" }, cancellationToken: deadline.Token)
+                .ConfigureAwait(false);
+            _tokens[_member] = answer.Token;
+        }
+
+        headers.Add("token", _tokens[_member]!);
+        return headers;
+    }
+
     /// <summary>Reads every key of the service and publishes the list, as of the read's revision.</summary>
-    private async Task ReadAllAsync(GrpcChannel channel, CancellationToken cancellationToken)
+    private async Task ReadAllAsync(GrpcChannel channel, Metadata headers, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_settings.CallTimeout, _feed.Time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var answer = await new KV.KVClient(channel)
-            .RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = _prefixEnd }, cancellationToken: deadline.Token)
+            .RangeAsync(new RangeRequest { Key = _prefix, RangeEnd = _prefixEnd }, headers, cancellationToken: deadline.Token)
             .ConfigureAwait(false);
 
         // An answer from another cluster (etcd wiped and set up again, or the wrong members listed) is the truth about
@@ -107,11 +138,12 @@ internal sealed partial class EtcdFollower : IDisposable
     }
 
     /// <summary>Watches the service's keys from the revision after the last one seen, until the stream ends or must be read again.</summary>
-    private async Task WatchAsync(GrpcChannel channel, Action opened, CancellationToken cancellationToken)
+    private async Task WatchAsync(GrpcChannel channel, Metadata headers, Action opened, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_settings.CallTimeout, _feed.Time); // until etcd says the watch is created
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        using var call = new Watch.WatchClient(channel).Watch(new Metadata { { "hasleader", "true" } }, cancellationToken: stop.Token);
+        headers.Add("hasleader", "true");
+        using var call = new Watch.WatchClient(channel).Watch(headers, cancellationToken: stop.Token);
         await call.RequestStream.WriteAsync(new WatchRequest
         {
             CreateRequest = new WatchCreateRequest { Key = _prefix, RangeEnd = _prefixEnd, StartRevision = _revision + 1, ProgressNotify = true },

@@ -7,7 +7,8 @@ namespace Roster.Client.Etcd;
 /// instance under the service's key, whose value is <c>host:port</c>. Each instance's id is its <c>host:port</c> (two
 /// keys with the same value are one endpoint, as go-zero's subscriber counts them). Add it to
 /// <see cref="RosterDiscoveryOptions.SourceProviders"/>, or call <c>AddEtcdSources()</c> on the host's Roster builder.
-/// Plain-text gRPC to the members; TLS and etcd's user authentication are not supported yet.
+/// Plain-text gRPC to the members, with etcd's user authentication when <see cref="Username"/> is set; TLS is not
+/// supported yet.
 /// </summary>
 public sealed class EtcdSourceProvider : IEndpointSourceProvider
 {
@@ -25,6 +26,15 @@ public sealed class EtcdSourceProvider : IEndpointSourceProvider
     /// without closing its connections): the watch moves to the next member. Default: 10 s.
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The etcd user to authenticate as, when the cluster has authentication enabled (go-zero's <c>User</c>); the user
+    /// needs read on the services' keys. Default: none (no authentication).
+    /// </summary>
+    public string? Username { get; init; }
+
+    /// <summary>The etcd user's password (go-zero's <c>Pass</c>).</summary>
+    public string? Password { get; init; }
 
     /// <summary>The longest pause between attempts while no member can be reached. Default: 2 s.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(2);

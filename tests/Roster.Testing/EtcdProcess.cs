@@ -123,6 +123,51 @@ public sealed class EtcdProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Turns etcd's authentication on (with etcdctl): a root user, and <paramref name="reader"/> who may read the keys
+    /// under <paramref name="prefix"/> and nothing else. This fixture's own calls authenticate as root from then on.
+    /// </summary>
+    public async Task EnableAuthenticationAsync(string reader, string readerPassword, string prefix)
+    {
+        const string rootPassword = "root-password";
+        foreach (string[] command in (string[][])[
+            ["user", "add", $"root:{rootPassword}"],
+            ["role", "add", "root"],
+            ["user", "grant-role", "root", "root"],
+            ["user", "add", $"{reader}:{readerPassword}"],
+            ["role", "add", "readers"],
+            ["role", "grant-permission", "readers", "read", prefix, "--prefix=true"],
+            ["user", "grant-role", reader, "readers"],
+            ["auth", "enable"]])
+        {
+            await EtcdctlAsync(command);
+        }
+
+        using var answer = await CallAsync("/v3/auth/authenticate", new Dictionary<string, object> { ["name"] = "root", ["password"] = rootPassword });
+        Client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", answer.RootElement.GetProperty("token").GetString());
+    }
+
+    private async Task EtcdctlAsync(string[] arguments)
+    {
+        var start = new ProcessStartInfo("/usr/bin/etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add($"--endpoints={Address.ToString().TrimEnd('/')}");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["ETCDCTL_API"] = "3";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start etcdctl.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(deadline.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"etcdctl {string.Join(' ', arguments)}: {await output} {await errors}");
+        }
+    }
+
     /// <summary>Grants a lease of <paramref name="ttlSeconds"/> and returns its id.</summary>
     public async Task<long> GrantLeaseAsync(int ttlSeconds)
     {

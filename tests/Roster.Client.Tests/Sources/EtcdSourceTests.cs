@@ -168,6 +168,27 @@ public sealed class EtcdSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_authentication_on_the_consumer_reads_as_its_etcd_user_and_a_wrong_password_reads_nothing()
+    {
+        var a = await StartProviderAsync("a");
+        await RegisterAsync(a);
+        await _etcd.EnableAuthenticationAsync("consumer", "consumer-password", $"{Key}/");
+
+        Consumer($"etcd://{_etcd.Member}/{Key}", etcd: new Roster.Client.Etcd.EtcdSourceProvider { Username = "consumer", Password = "consumer-password" });
+        var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
+        Assert.Equal([Authority(a)], (await discovery.GetEndpointsAsync("user-rpc")).Endpoints.Select(e => e.Id));
+        var b = await StartProviderAsync("b");
+        await RegisterAsync(b); // the watch, opened with the user's token, sees it
+        await Eventually.TrueAsync(() => Ids(discovery).Count == 2, "b is seen");
+
+        await _consumer!.DisposeAsync();
+        _consumer = null;
+        Consumer($"etcd://{_etcd.Member}/{Key}", etcd: new Roster.Client.Etcd.EtcdSourceProvider { Username = "consumer", Password = "wrong" });
+        await Assert.ThrowsAsync<RosterUnavailableException>(async () => await _consumer!.GetRequiredService<RosterDiscovery>().GetEndpointsAsync("user-rpc"));
+        Assert.Contains(Logs(), l => l.Id.Id == 3012 && l.Message.Contains("authentication failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_member_that_cannot_be_reached_is_passed_over_for_the_next()
     {
         var a = await StartProviderAsync("a");
@@ -324,7 +345,7 @@ public sealed class EtcdSourceTests : IAsyncLifetime
         return lease;
     }
 
-    private HttpClient Consumer(string target, string? cacheDirectory = null)
+    private HttpClient Consumer(string target, string? cacheDirectory = null, Roster.Client.Etcd.EtcdSourceProvider? etcd = null)
     {
         var services = new ServiceCollection();
         services.AddFakeLogging();
@@ -337,7 +358,7 @@ public sealed class EtcdSourceTests : IAsyncLifetime
                 o.DiskFallbackDelay = TimeSpan.FromMilliseconds(200);
                 o.ResolveTimeout = TimeSpan.FromSeconds(3);
             })
-            .AddEtcdSources();
+            .AddEtcdSources(etcd);
         services.AddHttpClient("user-rpc", c => c.BaseAddress = new Uri("http://user-rpc")).AddRosterDiscovery();
         _consumer = services.BuildServiceProvider();
         return _consumer.GetRequiredService<IHttpClientFactory>().CreateClient("user-rpc");
