@@ -1,6 +1,7 @@
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Mvccpb;
@@ -220,19 +221,38 @@ internal sealed partial class EtcdFollower : IDisposable
         _feed.Publish(endpoints.Values, _revision, confirmed);
     }
 
-    private GrpcChannel ChannelOf(int member) =>
-        _channels[member] ??= GrpcChannel.ForAddress(_target.Members[member], new GrpcChannelOptions
+    private GrpcChannel ChannelOf(int member) => _channels[member] ??= CreateChannel(_target.Members[member]);
+
+    private GrpcChannel CreateChannel(Uri member)
+    {
+        var handler = new SocketsHttpHandler
         {
-            Credentials = ChannelCredentials.Insecure,
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = _settings.CallTimeout,
-                KeepAlivePingDelay = _settings.KeepAliveTimeout / 2,
-                KeepAlivePingTimeout = _settings.KeepAliveTimeout / 2,
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                EnableMultipleHttp2Connections = true,
-            },
-        });
+            ConnectTimeout = _settings.CallTimeout,
+            KeepAlivePingDelay = _settings.KeepAliveTimeout / 2,
+            KeepAlivePingTimeout = _settings.KeepAliveTimeout / 2,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            EnableMultipleHttp2Connections = true,
+        };
+        if (!_settings.Tls)
+        {
+            return GrpcChannel.ForAddress(member, new GrpcChannelOptions { Credentials = ChannelCredentials.Insecure, HttpHandler = handler });
+        }
+
+        if (_settings.ClientCertificate is { } certificate)
+        {
+            handler.SslOptions.ClientCertificates = [certificate];
+        }
+
+        if (_settings.TrustedCertificates is { } trusted)
+        {
+            // A private CA, as the registry's own TLS trusts one: it publishes no revocation lists to check.
+            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            policy.CustomTrustStore.AddRange(trusted);
+            handler.SslOptions.CertificateChainPolicy = policy;
+        }
+
+        return GrpcChannel.ForAddress(new UriBuilder(member) { Scheme = Uri.UriSchemeHttps }.Uri, new GrpcChannelOptions { HttpHandler = handler });
+    }
 
     /// <summary>The end of the range of every key that starts with <paramref name="prefix"/>: the prefix with its last byte plus one.</summary>
     private static ByteString RangeEndOf(ByteString prefix)

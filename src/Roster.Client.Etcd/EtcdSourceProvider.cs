@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Roster.Client.Sources;
 
 namespace Roster.Client.Etcd;
@@ -7,8 +8,8 @@ namespace Roster.Client.Etcd;
 /// instance under the service's key, whose value is <c>host:port</c>. Each instance's id is its <c>host:port</c> (two
 /// keys with the same value are one endpoint, as go-zero's subscriber counts them). Add it to
 /// <see cref="RosterDiscoveryOptions.SourceProviders"/>, or call <c>AddEtcdSources()</c> on the host's Roster builder.
-/// Plain-text gRPC to the members, with etcd's user authentication when <see cref="Username"/> is set; TLS is not
-/// supported yet.
+/// gRPC to the members, over TLS when <see cref="UseTls"/> (or a certificate) is set, with etcd's user authentication
+/// when <see cref="Username"/> is.
 /// </summary>
 public sealed class EtcdSourceProvider : IEndpointSourceProvider
 {
@@ -35,6 +36,27 @@ public sealed class EtcdSourceProvider : IEndpointSourceProvider
 
     /// <summary>The etcd user's password (go-zero's <c>Pass</c>).</summary>
     public string? Password { get; init; }
+
+    /// <summary>
+    /// Connect to the members over TLS. On when <see cref="TrustedCertificates"/> or <see cref="ClientCertificate"/> is
+    /// given; set it alone to trust the members' certificates through the system's store. Default: off.
+    /// </summary>
+    public bool UseTls { get; init; }
+
+    /// <summary>
+    /// The CA certificates the members' certificates must chain to, instead of the system's store (go-zero's
+    /// <c>CACertFile</c>). Default: none.
+    /// </summary>
+    public X509Certificate2Collection? TrustedCertificates { get; init; }
+
+    /// <summary>
+    /// The certificate, with its private key, shown to members that ask for one (etcd's <c>--client-cert-auth</c>;
+    /// go-zero's <c>CertFile</c> and <c>CertKeyFile</c>). Default: none.
+    /// </summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>Whether members are reached over TLS.</summary>
+    internal bool Tls => UseTls || TrustedCertificates is not null || ClientCertificate is not null;
 
     /// <summary>The longest pause between attempts while no member can be reached. Default: 2 s.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(2);

@@ -23,17 +23,49 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     private readonly string _name;
     private readonly string _initialCluster;
+    private readonly bool _tls;
 
-    private EtcdProcess(string directory, int clientPort, int peerPort, string name = "test", string? initialCluster = null)
+    private EtcdProcess(string directory, int clientPort, int peerPort, string name = "test", string? initialCluster = null, bool tls = false)
     {
         _directory = directory;
         ClientPort = clientPort;
         _peerPort = peerPort;
         _name = name;
         _initialCluster = initialCluster ?? $"{name}=http://127.0.0.1:{peerPort}";
-        Address = new Uri($"http://127.0.0.1:{clientPort}");
-        Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+        _tls = tls;
+        Address = new Uri($"{(tls ? "https" : "http")}://127.0.0.1:{clientPort}");
+        if (tls)
+        {
+            // Clients must show a certificate of the test CA, and trust the member's, issued by it.
+            Ca = TestCertificates.NewCa("roster-test-etcd-ca");
+            var server = TestCertificates.Issue(Ca, "etcd", serverAuth: true, alsoClientAuth: true);
+            var client = TestCertificates.Issue(Ca, "etcd-client", serverAuth: false);
+            using var withKey = System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.CopyWithPrivateKey(client.Certificate, client.Key);
+            ClientCertificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+                withKey.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null); // a key TLS can use on Linux
+            TestCertificates.Write(directory, "ca", Ca);
+            TestCertificates.Write(directory, "server", server);
+            var handler = new HttpClientHandler { ClientCertificates = { ClientCertificate } };
+            var ca = Ca;
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, chain, _) =>
+            {
+                chain!.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                return certificate is not null && chain.Build(certificate);
+            };
+            Client = new HttpClient(handler) { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+        }
+        else
+        {
+            Client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+        }
     }
+
+    /// <summary>With TLS: the CA that issued the member's certificate and the clients' (<see cref="ClientCertificate"/>).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Ca { get; }
+
+    /// <summary>With TLS: a client certificate the member accepts, with its key.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; }
 
     public int ClientPort { get; }
 
@@ -44,14 +76,15 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<EtcdProcess> StartAsync()
+    /// <summary>One member; with <paramref name="tls"/>, serving clients over TLS only and asking each for a certificate of its CA.</summary>
+    public static async Task<EtcdProcess> StartAsync(bool tls = false)
     {
         if (!File.Exists(Binary))
         {
             throw new InvalidOperationException($"etcd is not installed ({Binary}); ./eng/test.sh installs it (apt-get install etcd-server).");
         }
 
-        var etcd = new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, FreePort(), FreePort());
+        var etcd = new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, FreePort(), FreePort(), tls: tls);
         await etcd.StartAgainAsync();
         return etcd;
     }
@@ -92,6 +125,15 @@ public sealed class EtcdProcess : IAsyncDisposable
             "--initial-cluster-state", "new", "--logger", "zap", "--log-level", "warn"])
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (_tls)
+        {
+            foreach (var arg in (string[])["--cert-file", Path.Combine(_directory, "server.pem"), "--key-file", Path.Combine(_directory, "server.key"),
+                "--trusted-ca-file", Path.Combine(_directory, "ca.pem"), "--client-cert-auth"])
+            {
+                start.ArgumentList.Add(arg);
+            }
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start etcd.");

@@ -18,15 +18,21 @@ public static class TestCertificates
     }
 
     /// <summary>A certificate <paramref name="ca"/> issues to <paramref name="subject"/>: for a server (named 127.0.0.1 and
-    /// localhost) or for a client.</summary>
-    public static (X509Certificate2 Certificate, ECDsa Key) Issue(X509Certificate2 ca, string subject, bool serverAuth)
+    /// localhost) or for a client; a server's can serve as a client's too with <paramref name="alsoClientAuth"/> (etcd's
+    /// gateway connects to its own member with the member's certificate).</summary>
+    public static (X509Certificate2 Certificate, ECDsa Key) Issue(X509Certificate2 ca, string subject, bool serverAuth, bool alsoClientAuth = false)
     {
         ArgumentNullException.ThrowIfNull(ca);
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], false));
+        var usages = new OidCollection { new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2") };
+        if (serverAuth && alsoClientAuth)
+        {
+            usages.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+        }
+
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usages, false));
         if (serverAuth)
         {
             var names = new SubjectAlternativeNameBuilder();

@@ -189,6 +189,32 @@ public sealed class EtcdSourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Over_tls_the_consumer_trusts_the_members_ca_and_shows_its_certificate()
+    {
+        await using var secure = await EtcdProcess.StartAsync(tls: true);
+        var a = await StartProviderAsync("a");
+        await RegisterAsync(secure, a, ttlSeconds: 60);
+
+        Consumer($"etcd://{secure.Member}/{Key}", etcd: new Roster.Client.Etcd.EtcdSourceProvider
+        {
+            TrustedCertificates = [secure.Ca!],
+            ClientCertificate = secure.ClientCertificate,
+        });
+        var discovery = _consumer!.GetRequiredService<RosterDiscovery>();
+        Assert.Equal([Authority(a)], (await discovery.GetEndpointsAsync("user-rpc")).Endpoints.Select(e => e.Id));
+        var b = await StartProviderAsync("b");
+        await RegisterAsync(secure, b, ttlSeconds: 60);
+        await Eventually.TrueAsync(() => Ids(discovery).Count == 2, "b is seen over TLS");
+
+        // Without a certificate of its CA the member refuses the consumer: nothing is read, and the reason is reported.
+        await _consumer!.DisposeAsync();
+        _consumer = null;
+        Consumer($"etcd://{secure.Member}/{Key}", etcd: new Roster.Client.Etcd.EtcdSourceProvider { TrustedCertificates = [secure.Ca!] });
+        await Assert.ThrowsAsync<RosterUnavailableException>(async () => await _consumer!.GetRequiredService<RosterDiscovery>().GetEndpointsAsync("user-rpc"));
+        Assert.Contains(Logs(), l => l.Id.Id == 3012);
+    }
+
+    [Fact]
     public async Task A_member_that_cannot_be_reached_is_passed_over_for_the_next()
     {
         var a = await StartProviderAsync("a");
