@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Mvccpb;
+using Roster.Client.Connection;
 using Roster.Client.Discovery;
 using Roster.Client.Sources;
 
@@ -83,9 +84,8 @@ internal sealed partial class EtcdFollower : IDisposable
                 // Every member once without a pause, then pauses that grow to MaxRetryDelay while none answers.
                 if (failures >= _channels.Length)
                 {
-                    var rounds = Math.Min(failures / _channels.Length, 10);
-                    var pause = Math.Min(FirstRetryDelay.Ticks << rounds, _settings.MaxRetryDelay.Ticks);
-                    await Task.Delay(TimeSpan.FromTicks(pause / 2 + Random.Shared.NextInt64(pause / 2 + 1)), _feed.Time, cancellationToken).ConfigureAwait(false);
+                    var pause = Backoff.Delay(failures / _channels.Length, FirstRetryDelay, _settings.MaxRetryDelay, Random.Shared.NextDouble());
+                    await Task.Delay(pause, _feed.Time, cancellationToken).ConfigureAwait(false);
                 }
             }
         }

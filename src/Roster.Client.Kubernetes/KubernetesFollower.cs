@@ -5,6 +5,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Roster.Client.Connection;
 using Roster.Client.Sources;
 
 namespace Roster.Client.Kubernetes;
@@ -52,8 +53,8 @@ internal sealed partial class KubernetesFollower(KubernetesTarget target, Endpoi
                 _resourceVersion = null; // read everything again once the server answers: that list is current
                 var reason = e is HttpOperationException http ? $"{(int)http.Response.StatusCode} {http.Response.ReasonPhrase}" : e.Message;
                 feed.Unreachable($"Kubernetes API ({reason})");
-                var pause = Math.Min(FirstRetryDelay.Ticks << Math.Min(failures - 1, 10), settings.MaxRetryDelay.Ticks);
-                await Task.Delay(TimeSpan.FromTicks(pause / 2 + Random.Shared.NextInt64(pause / 2 + 1)), feed.Time, cancellationToken).ConfigureAwait(false);
+                var pause = Backoff.Delay(failures - 1, FirstRetryDelay, settings.MaxRetryDelay, Random.Shared.NextDouble());
+                await Task.Delay(pause, feed.Time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
