@@ -40,6 +40,14 @@ internal sealed class FakeRegistry : HttpMessageHandler
 
     public ConcurrentQueue<string> SnapshotRequests { get; } = new();
 
+    /// <summary>A registry client whose one node is this fake (attempts of 1 s, calls of 2 s), on <paramref name="time"/>.</summary>
+    public RosterClient CreateClient(TimeProvider time)
+    {
+        var options = new RosterClientOptions { AttemptTimeout = TimeSpan.FromSeconds(1), CallTimeout = TimeSpan.FromSeconds(2) };
+        options.Servers.Add(new Uri("http://registry.test:7400/"));
+        return new RosterClient(options, this, time);
+    }
+
     /// <summary>Registers or updates an instance; <paramref name="deliver"/> false loses its event (a gap).</summary>
     public void Upsert(string service, string id, int port, bool deliver = true, int weight = 100)
     {

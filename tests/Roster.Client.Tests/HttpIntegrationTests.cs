@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -234,12 +232,7 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
     /// <summary>A provider that does not register: a plain Kestrel server answering <c>/whoami</c>.</summary>
     private async Task<WebApplication> StartUnregisteredAsync(string id, int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
-        app.MapGet("/whoami", () => id);
-        await app.StartAsync();
+        var app = await TestProviders.StartUnregisteredAsync(id, $"http://127.0.0.1:{port}");
         _providers.Add(app);
         return app;
     }
@@ -274,6 +267,5 @@ public sealed class HttpIntegrationTests : IAsyncLifetime
         return options;
     }
 
-    private static Uri Address(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+    private static Uri Address(WebApplication app) => TestProviders.AddressOf(app);
 }

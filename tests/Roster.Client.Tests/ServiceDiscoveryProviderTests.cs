@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -87,12 +85,7 @@ public sealed class ServiceDiscoveryProviderTests : IAsyncLifetime
     [Fact]
     public async Task A_static_source_configured_for_roster_serves_calls_through_service_discovery()
     {
-        var unregistered = WebApplication.CreateSlimBuilder();
-        unregistered.WebHost.UseUrls("http://127.0.0.1:0");
-        unregistered.Logging.SetMinimumLevel(LogLevel.Warning);
-        var payments = unregistered.Build();
-        payments.MapGet("/whoami", () => "payments-static");
-        await payments.StartAsync();
+        var payments = await TestProviders.StartUnregisteredAsync("payments-static");
         _providers.Add(payments);
 
         var services = ConsumerServices(new Dictionary<string, string?> { ["Roster:Discovery:Sources:payments"] = "static://" + Address(payments).Authority });
@@ -109,12 +102,7 @@ public sealed class ServiceDiscoveryProviderTests : IAsyncLifetime
     public async Task An_etcd_source_configured_for_roster_serves_calls_through_service_discovery()
     {
         await using var etcd = await EtcdProcess.StartAsync();
-        var unregistered = WebApplication.CreateSlimBuilder();
-        unregistered.WebHost.UseUrls("http://127.0.0.1:0");
-        unregistered.Logging.SetMinimumLevel(LogLevel.Warning);
-        var users = unregistered.Build();
-        users.MapGet("/whoami", () => "users-etcd");
-        await users.StartAsync();
+        var users = await TestProviders.StartUnregisteredAsync("users-etcd");
         _providers.Add(users);
         var lease = await etcd.GrantLeaseAsync(60);
         await etcd.PutAsync($"user.rpc/{lease}", Address(users).Authority, lease);
@@ -248,6 +236,5 @@ public sealed class ServiceDiscoveryProviderTests : IAsyncLifetime
         return services;
     }
 
-    private static Uri Address(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+    private static Uri Address(WebApplication app) => TestProviders.AddressOf(app);
 }

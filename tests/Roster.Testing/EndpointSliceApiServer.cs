@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
@@ -73,11 +72,7 @@ public sealed class EndpointSliceApiServer : IAsyncDisposable
 
     public static async Task<EndpointSliceApiServer> StartAsync()
     {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var server = new EndpointSliceApiServer(port);
+        var server = new EndpointSliceApiServer(LoopbackPorts.Free());
         await server.StartAgainAsync();
         return server;
     }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -84,7 +82,7 @@ public sealed class EtcdProcess : IAsyncDisposable
             throw new InvalidOperationException($"etcd is not installed ({Binary}); ./eng/test.sh installs it (apt-get install etcd-server).");
         }
 
-        var etcd = new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, FreePort(), FreePort(), tls: tls);
+        var etcd = new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, LoopbackPorts.Free(), LoopbackPorts.Free(), tls: tls);
         await etcd.StartAgainAsync();
         return etcd;
     }
@@ -92,7 +90,7 @@ public sealed class EtcdProcess : IAsyncDisposable
     /// <summary>Three (or <paramref name="members"/>) members of one cluster, each with its own ports and data; ready once the cluster has a leader.</summary>
     public static async Task<IReadOnlyList<EtcdProcess>> StartClusterAsync(int members = 3)
     {
-        var ports = Enumerable.Range(0, members).Select(_ => (Client: FreePort(), Peer: FreePort())).ToArray();
+        var ports = Enumerable.Range(0, members).Select(_ => (Client: LoopbackPorts.Free(), Peer: LoopbackPorts.Free())).ToArray();
         var cluster = string.Join(',', ports.Select((p, i) => $"member-{i}=http://127.0.0.1:{p.Peer}"));
         var processes = ports.Select((p, i) => new EtcdProcess(Directory.CreateTempSubdirectory("roster-etcd-").FullName, p.Client, p.Peer, $"member-{i}", cluster)).ToArray();
         foreach (var process in processes)
@@ -324,12 +322,5 @@ public sealed class EtcdProcess : IAsyncDisposable
                 _output.Add(line);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -19,9 +19,7 @@ public sealed class TcpGate : IAsyncDisposable
     public TcpGate(int targetPort)
     {
         _target = new IPEndPoint(IPAddress.Loopback, targetPort);
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        Port = LoopbackPorts.Free();
     }
 
     public int Port { get; }

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Roster.Client.Tests.Processes;
 
@@ -73,12 +71,7 @@ internal sealed class AppProcess : IAsyncDisposable
         StartAsync(name, Built("samples/Orders.Gateway", "Orders.Gateway.dll"), ["--urls", "http://127.0.0.1:0", .. RegistrySetting(registry), .. settings]);
 
     /// <summary>A port nobody listens on now, for a process that must come back at the same address.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LoopbackPorts.Free();
 
     /// <summary>Sends SIGTERM (what an orchestrator sends) and waits for the process to finish shutting down.</summary>
     public async Task StopAsync()

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -334,12 +331,7 @@ public sealed class EtcdSourceTests : IAsyncLifetime
 
     private async Task<WebApplication> StartProviderAsync(string id)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
-        app.MapGet("/whoami", () => id);
-        await app.StartAsync();
+        var app = await TestProviders.StartUnregisteredAsync(id);
         _providers.Add(app);
         return app;
     }
@@ -395,6 +387,5 @@ public sealed class EtcdSourceTests : IAsyncLifetime
     private static List<string> Ids(RosterDiscovery discovery) =>
         discovery.TryGetEndpoints("user-rpc", out var list) ? [.. list.Endpoints.Select(e => e.Id)] : [];
 
-    private static string Authority(WebApplication app) =>
-        new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Authority;
+    private static string Authority(WebApplication app) => TestProviders.AddressOf(app).Authority;
 }

@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Roster.Client.Kubernetes;
@@ -165,19 +163,10 @@ public sealed class KubernetesSourceTests : IAsyncLifetime
     /// <summary>A Kestrel server on each address, all on one port (as pods behind a Service); returns the port.</summary>
     private async Task<int> StartPodsAsync(params string[] addresses)
     {
-        using var probe = new TcpListener(IPAddress.Parse(addresses[0]), 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        var port = LoopbackPorts.Free(IPAddress.Parse(addresses[0]));
         foreach (var address in addresses)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls($"http://{address}:{port}");
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            var app = builder.Build();
-            app.MapGet("/whoami", () => address);
-            await app.StartAsync();
-            _providers.Add(app);
+            _providers.Add(await TestProviders.StartUnregisteredAsync(address, $"http://{address}:{port}"));
         }
 
         return port;

@@ -18,9 +18,7 @@ public sealed class SourceSeamTests : IAsyncDisposable
 
     public SourceSeamTests()
     {
-        var options = new RosterClientOptions { AttemptTimeout = TimeSpan.FromSeconds(1), CallTimeout = TimeSpan.FromSeconds(2) };
-        options.Servers.Add(new Uri("http://registry.test:7400/"));
-        _client = new RosterClient(options, _registry, _time);
+        _client = _registry.CreateClient(_time);
     }
 
     public async ValueTask DisposeAsync()
