@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Roster.Client.Api;
+using System.Text.Json;
 using Roster.Client.Discovery;
+using Roster.Client.Sources;
 
 namespace Roster.Client;
 
@@ -38,13 +40,33 @@ public sealed partial class RosterDiscovery
         }
     }
 
+    /// <summary>Saves a registry list soon, when there is a cache directory (the list is copied only then).</summary>
+    private void SaveLater(ServiceModel model, DateTimeOffset now)
+    {
+        if (_disk is not null && model.RegistryId is { } registryId)
+        {
+            SaveLater(model.Name, new CachedServiceFile(registryId, _namespace, now, model.ToData()));
+        }
+    }
+
+    /// <summary>Saves a followed source's list soon, under its target, when there is a cache directory.</summary>
+    private void SaveLater(EndpointSourceFeed feed, EndpointSourceFeed.Listed listed, DateTimeOffset now)
+    {
+        if (_disk is not null)
+        {
+            SaveLater(feed.Service, new CachedServiceFile(feed.Target, _namespace, now, ToData(feed.Service, listed)));
+        }
+    }
+
+    /// <summary>A followed list as the cache directory keeps it.</summary>
+    private static ServiceData ToData(string service, EndpointSourceFeed.Listed listed) =>
+        new(service, listed.Version, "", [.. listed.Endpoints.Select(e => new InstanceData(
+            e.Id, e.Address, e.Port, e.Scheme, e.Zone, e.Version, e.Weight, e.Weight,
+            JsonSerializer.SerializeToElement(e.Metadata.ToDictionary(StringComparer.Ordinal), ClientJsonContext.Default.DictionaryStringString),
+            e.Incarnation, e.Drained, Disabled: false))]);
+
     private void SaveLater(string service, CachedServiceFile file)
     {
-        if (_disk is null)
-        {
-            return;
-        }
-
         _unsaved[service] = file;
         if (!_flushScheduled)
         {

@@ -202,11 +202,7 @@ public sealed partial class RosterDiscovery
             case ReplaceOutcome.Replaced:
                 _unconfirmedEmptySince.Remove(model.Name);
                 Notify(next);
-                if (model.RegistryId is { } registryId)
-                {
-                    SaveLater(model.Name, new CachedServiceFile(registryId, _namespace, now, model.ToData()));
-                }
-
+                SaveLater(model, now);
                 break;
             case ReplaceOutcome.EmptyRefused:
                 if (_unconfirmedEmptySince.TryAdd(model.Name, now))

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Roster.Client.Api;
 using Roster.Client.Discovery;
 using Roster.Client.Sources;
 
@@ -216,7 +214,7 @@ public sealed partial class RosterDiscovery
             case ReplaceOutcome.Replaced:
                 _unconfirmedEmptySince.Remove(feed.Service);
                 Notify(next);
-                SaveLater(feed.Service, new CachedServiceFile(feed.Target, _namespace, now, ToData(feed.Service, listed)));
+                SaveLater(feed, listed, now);
                 break;
             case ReplaceOutcome.EmptyRefused:
                 if (_unconfirmedEmptySince.TryAdd(feed.Service, now))
@@ -242,13 +240,6 @@ public sealed partial class RosterDiscovery
             }
         }
     }
-
-    /// <summary>A followed list as the cache directory keeps it.</summary>
-    private static ServiceData ToData(string service, EndpointSourceFeed.Listed listed) =>
-        new(service, listed.Version, "", [.. listed.Endpoints.Select(e => new InstanceData(
-            e.Id, e.Address, e.Port, e.Scheme, e.Zone, e.Version, e.Weight, e.Weight,
-            JsonSerializer.SerializeToElement(e.Metadata.ToDictionary(StringComparer.Ordinal), ClientJsonContext.Default.DictionaryStringString),
-            e.Incarnation, e.Drained, Disabled: false))]);
 
     private sealed class SourceFollower(EndpointSourceFeed feed, CancellationTokenSource stop, Task running)
     {
