@@ -206,7 +206,10 @@ public sealed partial class RosterDiscovery
         if (_cache.TryGet(_namespace, feed.Service, out var current) && current.Source == EndpointSource.Live && current.Origin == next.Origin
             && current.Endpoints.SequenceEqual(next.Endpoints))
         {
-            return; // the same list read again (after a reconnection): nothing changed for readers.
+            // The same list read again (after a reconnection): nothing changes for readers, but an empty list offered
+            // before it was not the truth, and a later one starts its confirmation period afresh.
+            _unconfirmedEmptySince.Remove(feed.Service);
+            return;
         }
 
         switch (_cache.Replace(next, confirmedEmpty, anySequence: true))

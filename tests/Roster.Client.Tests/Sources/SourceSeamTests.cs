@@ -71,6 +71,24 @@ public sealed class SourceSeamTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task The_same_list_listed_again_restarts_the_confirmation_period_of_a_later_empty_one()
+    {
+        var discovery = Discover(o => o.EmptyConfirmationPeriod = TimeSpan.FromSeconds(60));
+        var feed = await FollowAsync(discovery, "a");
+
+        feed.Publish([], version: 2, confirmed: false);
+        await Task.Delay(50);
+        _time.Advance(TimeSpan.FromSeconds(40));
+        feed.Publish([Endpoint("a")], version: 3, confirmed: true); // the list in force, read again: "empty" was wrong
+        feed.Publish([], version: 4, confirmed: false); // a new period starts here, not 40 s ago
+        await Task.Delay(50);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await Task.Delay(50);
+        Assert.Equal(["a"], Ids(List(discovery)));
+        await AdvanceUntilAsync(() => List(discovery).Endpoints.IsEmpty, "the empty list is believed", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task An_unreachable_source_keeps_its_list_marked_cached_until_it_lists_again()
     {
         var discovery = Discover();
